@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Set up and run the guide with one command. Needs only Python 3.10+.
+
+    python3 dev.py serve     set up, then serve the site on http://127.0.0.1:8000
+    python3 dev.py test      set up, then run every test (unit tests, every page's code, the site build)
+    python3 dev.py refresh   set up, then rewrite the outputs and figures the pages show
+    python3 dev.py build     set up, then build the site into site/ (strict)
+
+Set-up creates ``.venv`` beside this file (or reuses it) and installs the package with
+its docs and test extras, pinned by ``constraints.txt``. It is skipped when neither
+file has changed since the last install. Extra arguments go to the tool underneath,
+for example ``python3 dev.py test -k vocabulary`` or ``python3 dev.py serve -a 0.0.0.0:8000``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".llm-guide-installed"
+INSTALL_INPUTS = ("pyproject.toml", "constraints.txt")
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in INSTALL_INPUTS:
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def setup() -> None:
+    """Create the virtual environment and install what the guide needs, once."""
+    if sys.version_info < (3, 10):
+        sys.exit(f"LLM Guide needs Python 3.10 or newer; this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print(f"creating a virtual environment in {VENV.relative_to(ROOT)}/", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    fingerprint = _fingerprint()
+    if STAMP.exists() and STAMP.read_text() == fingerprint:
+        return
+    print("installing llm-guide with its docs and test extras (pinned by constraints.txt)", flush=True)
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[test]"],
+        check=True,
+    )
+    STAMP.write_text(fingerprint)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["NO_MKDOCS_2_WARNING"] = "1"  # mkdocs-material 9.x prints an end-of-life notice otherwise
+    env.setdefault("MPLBACKEND", "Agg")
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(VENV)
+    return env
+
+
+def run(*args: str) -> int:
+    return subprocess.run([str(PYTHON), *args], cwd=ROOT, env=_env()).returncode
+
+
+def main(argv: list[str]) -> int:
+    commands = {
+        "serve": lambda extra: run("-m", "mkdocs", "serve", *extra),
+        "build": lambda extra: run("-m", "mkdocs", "build", "--strict", *extra),
+        "test": lambda extra: run("-m", "pytest", *extra),
+        "refresh": lambda extra: run("-m", "pytest", "docs", "--update-docs", "-q", *extra),
+    }
+    if not argv or argv[0] not in commands:
+        print(__doc__)
+        return 2
+    setup()
+    return commands[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

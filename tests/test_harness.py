@@ -1,0 +1,193 @@
+"""The doc-test harness itself: it must catch what it promises to catch."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.docs_harness import (
+    BlockFailure,
+    GuideRunner,
+    Harness,
+    figures_match,
+    normalise,
+    read_page,
+    unindent_containers,
+)
+
+FENCE = "```"
+
+
+def _page(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "page.md"
+    path.write_text(textwrap.dedent(body).replace("'''", FENCE), encoding="utf-8")
+    return path
+
+
+def _run_all(path: Path, update: bool = False) -> Harness:
+    h = Harness(update=update)
+    for block in h.page(path).blocks:
+        h.run_block(path, block.fence_line)
+    return h
+
+
+def test_output_that_matches_passes(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        print(6 * 7)
+        '''
+
+        '''text title="Output"
+        42
+        '''
+        """)
+    _run_all(path)
+
+
+def test_output_that_drifted_fails_naming_page_and_line(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        print(6 * 7)
+        '''
+
+        '''text title="Output"
+        41
+        '''
+        """)
+    with pytest.raises(BlockFailure, match=r"page\.md:7 is not what the block at .*page\.md:2 prints") as e:
+        _run_all(path)
+    assert "-41" in str(e.value) and "+42" in str(e.value)
+
+
+def test_printing_without_an_output_fence_fails(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        print("surprise")
+        '''
+        """)
+    with pytest.raises(BlockFailure, match="printed output, but the page shows none"):
+        _run_all(path)
+
+
+def test_blocks_share_one_session_per_page(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        x = 20
+        '''
+
+        '''python
+        print(x + 1)
+        '''
+
+        '''text title="Output"
+        21
+        '''
+        """)
+    _run_all(path)
+
+
+def test_fences_in_admonitions_and_tabs_are_found():
+    lines = textwrap.dedent("""\
+        ??? question "Try it"
+
+            === "NumPy"
+
+                '''python
+                a = 1
+                '''
+
+        Outside
+        """).replace("'''", FENCE).split("\n")
+    flat = unindent_containers(lines)
+    assert len(flat) == len(lines)  # line numbers are kept
+    assert flat[4] == FENCE + "python" and flat[5] == "a = 1"
+    assert flat[8] == "Outside"
+
+
+def test_a_broken_include_names_the_snippet_file_and_line(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        --8<-- "tests/fixtures/raising_snippet.py:explode"
+        explode(3)
+        '''
+        """)
+    h = Harness(update=False)
+    block = h.page(path).blocks[0]
+    with pytest.raises(RuntimeError) as excinfo:
+        h.run_block(path, block.fence_line)
+
+    class _Test:
+        source_path = path
+        start_line = block.fence_line
+
+    import tests.docs_harness as dh
+
+    saved, dh._HARNESS = dh._HARNESS, h
+    try:
+        report = GuideRunner().repr_failure(_Test, excinfo)
+    finally:
+        dh._HARNESS = saved
+    assert "page.md:2" in report
+    assert "tests/fixtures/raising_snippet.py, line 7 (included at the page's line 3)" in report
+    assert "page.md, line 4" in report  # the call site on the page
+
+
+def test_a_missing_include_is_an_error(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        --8<-- "tests/fixtures/no_such_file.py"
+        '''
+        """)
+    with pytest.raises(Exception, match="could not be found"):
+        read_page(path)
+
+
+def test_notest_blocks_are_counted_not_run(tmp_path):
+    path = _page(tmp_path, """
+        '''python notest
+        raise SystemExit("never runs")
+        '''
+
+        '''bash
+        echo shell is not python
+        '''
+        """)
+    page = read_page(path)
+    assert page.blocks == [] and page.skipped == 1
+
+
+def test_refresh_writes_and_then_passes(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        print("one")
+        '''
+
+        '''text title="Output"
+        stale
+        '''
+
+        '''python
+        print("two")
+        '''
+        """)
+    h = _run_all(path, update=True)
+    h.write_updates()
+    text = path.read_text()
+    assert "stale" not in text and "one" in text and 'title="Output"\ntwo\n' in text
+    _run_all(path)  # now passes as is
+
+
+def test_figures_are_compared(tmp_path):
+    a, b, c = tmp_path / "a.svg", tmp_path / "b.svg", tmp_path / "c.svg"
+    a.write_text('<path d="M 1.0001 2.5 L 3 4"/>')
+    b.write_text('<path d="M 1.0002 2.5 L 3 4"/>')  # float noise
+    c.write_text('<path d="M 1.0 2.5 L 3 9"/>')  # a different picture
+    assert figures_match(a, b)
+    assert not figures_match(a, c)
+
+
+def test_normalise_ignores_only_trailing_whitespace():
+    assert normalise("a  \nb\n\n") == normalise("a\nb")
+    assert normalise(" a") != normalise("a")

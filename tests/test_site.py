@@ -1,0 +1,75 @@
+"""The site builds cleanly, and the doc tests run every python block it shows."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.docs_harness import DOCS, REPO, harness, read_page
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory) -> tuple[Path, str]:
+    """``mkdocs build --strict`` into a scratch folder, as CI and the deploy workflow run it."""
+    site = tmp_path_factory.mktemp("site")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=REPO, env=env, capture_output=True, text=True,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{log}"
+    return site, log
+
+
+def test_build_is_strict_and_clean(built_site):
+    _, log = built_site
+    warnings = [line for line in log.splitlines() if "WARNING" in line]
+    assert warnings == [], "\n".join(warnings)
+
+
+def _pages() -> list[Path]:
+    return sorted(DOCS.rglob("*.md"))
+
+
+def _rendered_python_blocks(site: Path, page: Path) -> int:
+    rel = page.relative_to(DOCS)
+    html = site / (rel.parent / "index.html" if rel.stem == "index" else rel.with_suffix("") / "index.html")
+    return len(re.findall(r'class="language-python highlight"', html.read_text(encoding="utf-8")))
+
+
+def test_every_python_block_on_the_site_is_run(built_site):
+    """Count python blocks in the built HTML independently of the harness's parser:
+    every one must be either run by the doc tests or explicitly marked ``notest``."""
+    site, _ = built_site
+    for page in _pages():
+        parsed = read_page(page)
+        rendered = _rendered_python_blocks(site, page)
+        assert len(parsed.blocks) + parsed.skipped == rendered, (
+            f"{page.relative_to(REPO)}: the site shows {rendered} python blocks, but the harness "
+            f"finds {len(parsed.blocks)} to run and {parsed.skipped} marked notest"
+        )
+        collected = harness().collected.get(page.resolve())
+        if collected is not None:  # the docs were collected in this run too
+            assert collected == len(parsed.blocks), f"{page}: collected {collected} of {len(parsed.blocks)}"
+
+
+def test_few_blocks_are_exempt():
+    """notest is for code that cannot run here (shell, network); keep it rare."""
+    pages = [read_page(p) for p in _pages()]
+    run = sum(len(p.blocks) for p in pages)
+    skipped = sum(p.skipped for p in pages)
+    assert run > 0
+    assert skipped <= max(3, run // 20), f"{skipped} python blocks are marked notest"
+
+
+def test_no_cdn_assets():
+    """Nothing on the site is loaded from another host."""
+    config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
+    assert "font: false" in config
+    assert not re.search(r"https?://(?!llm-guide\.github\.io)", config.split("nav:")[1])
