@@ -39,214 +39,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from markdown_it import MarkdownIt
 from pytest_markdown_docs import plugin as md_plugin
 from pytest_markdown_docs._runners import _Runner, register_runner
 from pytest_markdown_docs.definitions import FenceTestDefinition
 
-REPO = Path(__file__).resolve().parent.parent
-DOCS = REPO / "docs"
+from tools.pages import (  # noqa: F401  (re-exported for the harness's tests)
+    DOCS,
+    REPO,
+    Block,
+    Origin,
+    Page,
+    _rel,
+    read_page,
+    unindent_containers,
+)
+
 FIGURES = DOCS / "figures"
 FIGURE_SUFFIXES = (".svg", ".png")
-PYTHON_LANGS = ("python", "py", "python3")
-
-OUTPUT_INFO = re.compile(r'^text\b.*\btitle="Output"')
-CONTAINER_HEADER = re.compile(r'^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?|===)[ \t]')
-FENCE_DELIM = re.compile(r"^[ \t]*(`{3,}|~{3,})")
-BLOCK_SNIPPET = re.compile(r"^[ \t]*-{1,}8<-{1,}[ \t]*$")
-
-
-# ----------------------------------------------------------------------------------
-# Reading a page the way mkdocs does
-# ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Origin:
-    """Where one line of the expanded page came from."""
-
-    path: Path
-    line: int  # 1-based
-    included_at: int | None = None  # page line of the --8<-- include, if any
-
-    def describe(self) -> str:
-        where = f"{_rel(self.path)}, line {self.line}"
-        if self.included_at is not None:
-            where += f" (included at the page's line {self.included_at})"
-        return where
-
-
-def _rel(path: Path) -> str:
-    try:
-        return str(path.relative_to(REPO))
-    except ValueError:
-        return str(path)
-
-
-def _snippet_preprocessor():
-    """pymdownx.snippets' own preprocessor, configured exactly as in mkdocs.yml."""
-    from markdown import Markdown
-    from mkdocs.config import load_config
-    from pymdownx.snippets import SnippetExtension
-
-    config = load_config(str(REPO / "mkdocs.yml"))
-    options = dict(config["mdx_configs"].get("pymdownx.snippets", {}))
-    bases = options.get("base_path", ["."])
-    bases = [bases] if isinstance(bases, str) else bases
-    # pymdownx resolves base_path against the current directory; mkdocs runs from the repo root.
-    options["base_path"] = [str((REPO / b).resolve()) for b in bases]
-    md = Markdown(extensions=[SnippetExtension(**options)])
-    return md.preprocessors["snippet"]
-
-
-def expand_snippets(path: Path, lines: list[str]) -> tuple[list[str], list[Origin]]:
-    """Expand every ``--8<--`` include, remembering where each resulting line came from."""
-    pre = _snippet_preprocessor()
-    out: list[str] = []
-    origins: list[Origin] = []
-    for number, line in enumerate(lines, start=1):
-        if BLOCK_SNIPPET.match(line):
-            raise ValueError(
-                f"{_rel(path)}:{number}: use the one-line form --8<-- \"file\" for includes; "
-                "the block form is not supported by the doc-test harness"
-            )
-        if "8<" not in line or not pre.RE_ALL_SNIPPETS.match(line):
-            out.append(line)
-            origins.append(Origin(path, number))
-            continue
-        expanded = pre.run([line])
-        out.extend(expanded)
-        origins.extend(_align_include(line, expanded, pre, path, number))
-    return out, origins
-
-
-def _align_include(line: str, expanded: list[str], pre, page: Path, number: int) -> list[Origin]:
-    """Map the lines an include produced back to lines of the included file."""
-    target = pre.RE_ALL_SNIPPETS.match(line).group("snippet")[1:-1].strip()
-    parsed = pre.parse_snippet_target(target)
-    source = Path(pre.get_snippet_path(parsed["path"]))
-    source_lines = source.read_text(encoding="utf-8").split("\n")
-    origins = []
-    cursor = 0
-    for text in expanded:
-        want = text.strip()
-        found = None
-        for j in range(cursor, len(source_lines)):
-            if source_lines[j].strip() == want:
-                found = j
-                break
-        if found is None:  # should not happen; fall back to the include line itself
-            origins.append(Origin(page, number))
-            continue
-        origins.append(Origin(source, found + 1, included_at=number))
-        cursor = found + 1
-    return origins
-
-
-def unindent_containers(lines: list[str]) -> list[str]:
-    """Lift the bodies of admonitions, collapsible blocks and content tabs out by one
-    level, so a markdown parser sees the fences inside them. Line numbers do not change.
-    """
-    lines = list(lines)
-    in_fence: str | None = None
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        delim = FENCE_DELIM.match(line)
-        if in_fence is not None:
-            if delim and delim.group(1)[0] == in_fence[0] and len(delim.group(1)) >= len(in_fence):
-                in_fence = None
-            i += 1
-            continue
-        if delim:
-            in_fence = delim.group(1)
-            i += 1
-            continue
-        header = CONTAINER_HEADER.match(line)
-        if header:
-            indent = len(header.group("indent").expandtabs(4))
-            lines[i] = ""
-            j = i + 1
-            while j < len(lines):
-                body = lines[j]
-                if body.strip() == "":
-                    j += 1
-                    continue
-                if len(body) - len(body.lstrip(" ")) < indent + 4:
-                    break
-                lines[j] = body[4:]
-                j += 1
-        i += 1
-    return lines
-
-
-@dataclass
-class Block:
-    """One python fence of a page, ready to run."""
-
-    index: int
-    page: Path
-    fence_line: int  # page line of the opening ``` (1-based)
-    code: str
-    origins: list[Origin]  # one per code line
-    expected: str | None  # the Output fence's text, or None if there is none
-    output_span: tuple[int, int] | None  # page lines (1-based, inclusive) of the output text
-    fence_indent: str = ""
-    fence_end_line: int = 0  # page line of the closing ``` of the python fence
-
-
-@dataclass
-class Page:
-    path: Path
-    blocks: list[Block]
-    skipped: int  # python fences marked notest
-
-
-def read_page(path: Path) -> Page:
-    """Parse a page into its runnable python blocks, after expanding includes."""
-    raw = path.read_text(encoding="utf-8").split("\n")
-    expanded, origins = expand_snippets(path, raw)
-    flat = unindent_containers(expanded)
-    tokens = MarkdownIt("commonmark").parse("\n".join(flat))
-    fences = [t for t in tokens if t.type == "fence" and t.map]
-    blocks: list[Block] = []
-    skipped = 0
-    for k, tok in enumerate(fences):
-        info = tok.info.split()
-        if not info or info[0] not in PYTHON_LANGS:
-            continue
-        if "notest" in info[1:]:
-            skipped += 1
-            continue
-        start, end = tok.map  # 0-based, end exclusive, in expanded coordinates
-        code_origins = origins[start + 1 : end - 1]
-        expected = span = None
-        nxt = fences[k + 1] if k + 1 < len(fences) else None
-        if nxt is not None and OUTPUT_INFO.match(nxt.info) and _only_blank_between(flat, end, nxt.map[0]):
-            expected = nxt.content
-            o_start, o_end = nxt.map
-            first, last = origins[o_start + 1], origins[o_end - 2] if o_end - 2 > o_start else None
-            span = (first.line, last.line if last else first.line - 1)
-        fence_origin = origins[start]
-        if fence_origin.path != path:
-            raise ValueError(f"{_rel(path)}: a python fence may not open inside an included file")
-        indent = re.match(r"[ \t]*", raw[fence_origin.line - 1]).group(0)
-        blocks.append(
-            Block(
-                index=len(blocks),
-                page=path,
-                fence_line=fence_origin.line,
-                code=tok.content,
-                origins=code_origins,
-                expected=expected,
-                output_span=span,
-                fence_indent=indent,
-                fence_end_line=origins[end - 1].line,
-            )
-        )
-    return Page(path, blocks, skipped)
-
-
-def _only_blank_between(lines: list[str], start: int, stop: int) -> bool:
-    return all(not lines[i].strip() for i in range(start, stop))
 
 
 # ----------------------------------------------------------------------------------

@@ -1,0 +1,594 @@
+"""Chapter 2: tokenizers, the step from text to the integers a model reads.
+
+Three ways to cut text into tokens, from simplest to what GPT models use:
+
+* ``CharTokenizer``: one token per character. Tiny vocabulary, long sequences.
+* ``WordTokenizer``: one token per word or punctuation mark. Short sequences,
+  but a huge vocabulary that still misses words it never saw.
+* ``BPETokenizer``: byte-level byte-pair encoding. Start from the 256 possible
+  bytes, so *any* text can be encoded, then learn merges of frequent neighbours
+  so common words become single tokens. This is how GPT-2, GPT-4 and most
+  modern models tokenize, and ``BPETokenizer.from_tiktoken`` loads OpenAI's
+  cl100k_base merges and reproduces ``tiktoken``'s ids exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AbstractSet, Any, Iterable, Literal, Mapping, NamedTuple, Sequence, Union
+
+# The GPT split patterns use Unicode classes such as \p{L} (any letter), which the
+# standard library's `re` does not understand; `regex` (a tiktoken dependency) does.
+import regex
+
+from .vocab import EmptyCorpusError, UnknownIdError, Vocabulary, split_chars, split_words
+
+__all__ = [
+    "CharTokenizer",
+    "WordTokenizer",
+    "BPETokenizer",
+    "Merge",
+    "TokenizerStats",
+    "GPT2_SPLIT_PATTERN",
+    "GPT4_SPLIT_PATTERN",
+    "get_pair_counts",
+    "merge",
+    "compare_tokenizers",
+    "join_words",
+]
+
+
+# --8<-- [start:char_tokenizer]
+class CharTokenizer:
+    """One token per character, with a vocabulary learned from a corpus.
+
+    Special tokens (such as ``"<END>"``) written in the text are kept whole
+    instead of being spelled out letter by letter.
+    """
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        # Longest first, so that a special token that contains another wins.
+        specials = sorted(vocab.specials, key=len, reverse=True)
+        self._special_re = re.compile("(" + "|".join(map(re.escape, specials)) + ")") if specials else None
+
+    @classmethod
+    def from_text(cls, text: str, specials: Sequence[str] = ()) -> "CharTokenizer":
+        """Learn the vocabulary: every distinct character of ``text``, plus ``specials``."""
+        return cls(Vocabulary.from_text(_check_str(text, "text"), "char", specials))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def encode(self, text: str) -> list[int]:
+        """Text to ids. A character the vocabulary lacks raises ``UnknownSymbolError``."""
+        _check_str(text, "text")
+        if self._special_re is None:
+            return self.vocab.encode(split_chars(text))
+        symbols: list[str] = []
+        # re.split with a capturing group keeps the specials at the odd positions.
+        for i, part in enumerate(self._special_re.split(text)):
+            symbols.extend([part] if i % 2 else split_chars(part))
+        return self.vocab.encode(symbols)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Ids to text: the characters, glued back together exactly."""
+        return "".join(self.vocab.decode(_check_ids(ids)))
+
+    def __repr__(self) -> str:
+        return f"CharTokenizer(vocab_size={self.vocab_size})"
+# --8<-- [end:char_tokenizer]
+
+
+# Punctuation that hugs the word before it ("cat." not "cat .") or after it ("(cat").
+_NO_SPACE_BEFORE = set(".,;:!?)]}%'")
+_NO_SPACE_AFTER = set("([{$'")
+
+
+# --8<-- [start:word_tokenizer]
+def join_words(words: Sequence[str]) -> str:
+    """Glue words back into a sentence: spaces between words, none before closing
+    punctuation (``. , ; : ! ? ) ] } %``) or after opening brackets, and none
+    around an apostrophe, so ``["don", "'", "t"]`` becomes ``"don't"``.
+
+    Splitting into words threw the original spacing away, so this is a readable
+    guess, not an exact inverse: ``"a  b"`` comes back as ``"a b"``.
+    """
+    out: list[str] = []
+    for i, word in enumerate(words):
+        glued = i == 0 or word in _NO_SPACE_BEFORE or words[i - 1] in _NO_SPACE_AFTER
+        out.append(word if glued else " " + word)
+    return "".join(out)
+
+
+class WordTokenizer:
+    """One token per word or punctuation mark (see ``llm_guide.vocab.split_words``)."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+
+    @classmethod
+    def from_text(cls, text: str, specials: Sequence[str] = ()) -> "WordTokenizer":
+        """Learn the vocabulary: every distinct word of ``text``, plus ``specials``."""
+        return cls(Vocabulary.from_text(_check_str(text, "text"), "word", specials))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def encode(self, text: str) -> list[int]:
+        """Text to ids. A word the vocabulary lacks raises ``UnknownSymbolError``."""
+        return self.vocab.encode(split_words(_check_str(text, "text")))
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Ids to text, joined by ``join_words`` (the original spacing is lost)."""
+        return join_words(self.vocab.decode(_check_ids(ids)))
+
+    def __repr__(self) -> str:
+        return f"WordTokenizer(vocab_size={self.vocab_size})"
+# --8<-- [end:word_tokenizer]
+
+
+# --8<-- [start:split_patterns]
+# Before BPE sees the text, a regular expression cuts it into chunks: words with
+# their leading space, runs of digits, runs of punctuation, runs of whitespace.
+# Merges never cross a chunk boundary, so "dog." and "dog!" share the token " dog"
+# instead of each spending a vocabulary slot on "dog." and "dog!".
+GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+# GPT-4's cl100k_base, exactly as tiktoken ships it: case-insensitive
+# contractions, numbers in groups of at most three digits, newlines kept apart.
+GPT4_SPLIT_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+# --8<-- [end:split_patterns]
+
+
+# --8<-- [start:get_pair_counts]
+def get_pair_counts(
+    ids: Sequence[int], counts: dict[tuple[int, int], int] | None = None, weight: int = 1
+) -> dict[tuple[int, int], int]:
+    """Count each pair of neighbours in ``ids``: [1, 2, 3, 1, 2] -> {(1, 2): 2, (2, 3): 1, (3, 1): 1}.
+
+    ``counts`` lets several sequences add to one tally; ``weight`` counts a
+    sequence that occurs ``weight`` times in the text (a negative weight takes
+    it back out, which is how training updates the tally cheaply).
+    """
+    counts = {} if counts is None else counts
+    for pair in zip(ids, ids[1:]):
+        counts[pair] = counts.get(pair, 0) + weight
+    return counts
+# --8<-- [end:get_pair_counts]
+
+
+# --8<-- [start:merge]
+def merge(ids: Sequence[int], pair: tuple[int, int], new_id: int) -> list[int]:
+    """Replace every occurrence of ``pair``, scanning left to right, by ``new_id``:
+    merge([1, 2, 3, 1, 2], (1, 2), 4) -> [4, 3, 4]."""
+    out: list[int] = []
+    i = 0
+    while i < len(ids):
+        if ids[i] == pair[0] and i + 1 < len(ids) and ids[i + 1] == pair[1]:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+# --8<-- [end:merge]
+
+
+# --8<-- [start:merge_record]
+@dataclass(frozen=True)
+class Merge:
+    """One step of BPE training: ``pair`` occurred ``count`` times and became ``new_id``."""
+
+    pair: tuple[int, int]
+    new_id: int
+    count: int
+    token: bytes  # the bytes the new token stands for
+
+    def __str__(self) -> str:
+        text = self.token.decode("utf-8", errors="replace")
+        return f"{self.pair[0]:>4} + {self.pair[1]:>4} -> {self.new_id:>4}  {text!r:<16} ({self.count} times)"
+# --8<-- [end:merge_record]
+
+
+class TokenizerStats(NamedTuple):
+    """One row of the chapter's comparison table."""
+
+    name: str
+    vocab_size: int
+    n_tokens: int
+    chars_per_token: float
+
+
+_NEVER = float("inf")
+SpecialPolicy = Union[Literal["all", "none", "none_raise"], AbstractSet[str]]
+
+
+class BPETokenizer:
+    """Byte-level byte-pair encoding.
+
+    A tokenizer is four things, all visible as attributes:
+
+    * ``byte_ids``: the id of each of the 256 bytes (``byte_ids[b]``). A trained
+      tokenizer uses ids 0-255 for bytes 0-255; cl100k_base shuffles them.
+    * ``merges``: ``{(left_id, right_id): new_id}``, in the order they were learned.
+      A smaller ``new_id`` means an earlier merge, which has priority when encoding.
+    * ``pattern``: the regex that pre-splits text into chunks (``None``: no split).
+    * ``special_tokens``: ``{"<|endoftext|>": id, ...}``, strings that become one
+      id and are never split or merged.
+
+    ``vocab`` (id -> bytes) is derived from these; ``history`` holds the
+    ``Merge`` records of training (empty for a loaded tokenizer).
+    """
+
+    def __init__(
+        self,
+        merges: Mapping[tuple[int, int], int] | None = None,
+        pattern: str | None = GPT4_SPLIT_PATTERN,
+        special_tokens: Mapping[str, int] | None = None,
+        byte_ids: Sequence[int] | None = None,
+    ) -> None:
+        byte_ids = range(256) if byte_ids is None else byte_ids
+        self.byte_ids: tuple[int, ...] = tuple(map(operator.index, byte_ids))
+        if len(self.byte_ids) != 256 or len(set(self.byte_ids)) != 256:
+            raise ValueError(f"byte_ids must be 256 distinct ids, one per byte; got {len(self.byte_ids)}")
+        # Sorting by new id replays the merges in the order they were learned.
+        merges = sorted((merges or {}).items(), key=lambda item: item[1])
+        self.merges: dict[tuple[int, int], int] = dict(merges)
+        self.pattern = pattern
+        self.special_tokens: dict[str, int] = dict(special_tokens or {})
+        self.history: list[Merge] = []
+
+        self.vocab: dict[int, bytes] = {i: bytes([b]) for b, i in enumerate(self.byte_ids)}
+        for (left, right), new_id in self.merges.items():
+            if left not in self.vocab or right not in self.vocab or new_id in self.vocab:
+                raise ValueError(
+                    f"merge ({left}, {right}) -> {new_id} is inconsistent: both parts must be "
+                    f"existing tokens made by earlier merges, and {new_id} must be a new id"
+                )
+            self.vocab[new_id] = self.vocab[left] + self.vocab[right]
+        for name, i in self.special_tokens.items():
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"special token names must be non-empty strings, got {name!r}")
+            if i in self.vocab or list(self.special_tokens.values()).count(i) > 1:
+                raise ValueError(f"special token {name!r} has id {i}, which is already taken")
+        self.inverse_special_tokens = {i: name for name, i in self.special_tokens.items()}
+        self._vocab_size = max(max(self.vocab), max(self.special_tokens.values(), default=-1)) + 1
+
+        self._split = regex.compile(pattern) if pattern is not None else None
+        # Longest first, so that a special token that contains another wins.
+        names = sorted(self.special_tokens, key=len, reverse=True)
+        self._special_split = _alternation(names) if names else None
+        self._cache: dict[str, list[int]] = {}
+
+    @property
+    def vocab_size(self) -> int:
+        """One more than the largest id (as ``tiktoken``'s ``n_vocab``); ids in
+        between that are no token, as in cl100k_base, cannot be decoded."""
+        return self._vocab_size
+
+    def __repr__(self) -> str:
+        return (
+            f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
+            f"special_tokens={list(self.special_tokens)})"
+        )
+
+    # ------------------------------------------------------------------ training
+
+    # --8<-- [start:train]
+    @classmethod
+    def train(
+        cls,
+        text: str,
+        vocab_size: int | None = None,
+        *,
+        num_merges: int | None = None,
+        special_tokens: Sequence[str] = ("<|endoftext|>",),
+        pattern: str | None = GPT4_SPLIT_PATTERN,
+        verbose: bool = False,
+    ) -> "BPETokenizer":
+        """Learn merges from ``text`` until the vocabulary has ``vocab_size`` tokens
+        (256 bytes + merges + special tokens), or for exactly ``num_merges`` merges.
+
+        Each step merges the most frequent pair of neighbouring tokens. Ties go to
+        the smallest pair, comparing ids, so training is deterministic. Training
+        stops early if no pair is left (every chunk has become a single token).
+        The steps are recorded in ``history`` and printed if ``verbose``.
+        """
+        _check_str(text, "text")
+        special_tokens = _check_special_names(special_tokens)
+        num_merges = _resolve_num_merges(vocab_size, num_merges, len(special_tokens))
+
+        # 1. Chunks. Special tokens are cut out first so no merge learns from them,
+        # then the pattern splits the rest. Most chunks repeat (" the" thousands of
+        # times), so we train on the distinct chunks, each weighted by its count.
+        pieces = regex.split("|".join(map(regex.escape, special_tokens)), text) if special_tokens else [text]
+        split = regex.compile(pattern).findall if pattern is not None else lambda piece: [piece]
+        chunk_counts = Counter(chunk for piece in pieces for chunk in split(piece) if chunk)
+        if not chunk_counts:
+            raise EmptyCorpusError(f"cannot train BPE on an empty text (got {text[:40]!r}); pass some text")
+        chunks = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
+        freqs = list(chunk_counts.values())
+
+        # 2. Count every pair once, and remember which chunks contain it.
+        counts: dict[tuple[int, int], int] = {}
+        chunks_with: defaultdict[tuple[int, int], set[int]] = defaultdict(set)
+        for k, ids in enumerate(chunks):
+            get_pair_counts(ids, counts, freqs[k])
+            for pair in zip(ids, ids[1:]):
+                chunks_with[pair].add(k)
+
+        # 3. Merge. Only the chunks containing the chosen pair change, so only their
+        # pairs are re-counted: take such a chunk's pairs out, merge, put them back.
+        merges: dict[tuple[int, int], int] = {}
+        vocab = {i: bytes([i]) for i in range(256)}
+        history: list[Merge] = []
+        for new_id in range(256, 256 + num_merges):
+            if not counts:
+                break
+            pair = min(counts, key=lambda p: (-counts[p], p))  # most frequent, then smallest
+            count = counts[pair]
+            for k in chunks_with.pop(pair):
+                get_pair_counts(chunks[k], counts, -freqs[k])
+                chunks[k] = merge(chunks[k], pair, new_id)
+                get_pair_counts(chunks[k], counts, freqs[k])
+                for p in zip(chunks[k], chunks[k][1:]):
+                    chunks_with[p].add(k)
+            counts = {p: n for p, n in counts.items() if n > 0}  # forget pairs that vanished
+            merges[pair] = new_id
+            vocab[new_id] = vocab[pair[0]] + vocab[pair[1]]
+            history.append(Merge(pair, new_id, count, vocab[new_id]))
+            if verbose:
+                print(f"merge {len(history):>4}/{num_merges}: {history[-1]}")
+
+        first_special = 256 + len(merges)
+        tokenizer = cls(merges, pattern, {s: first_special + k for k, s in enumerate(special_tokens)})
+        tokenizer.history = history
+        return tokenizer
+    # --8<-- [end:train]
+
+    # ------------------------------------------------------------------ encoding
+
+    # --8<-- [start:encode_chunk]
+    def encode_chunk(self, chunk: bytes) -> list[int]:
+        """BPE on one chunk: start from its bytes and keep applying the earliest
+        learned merge (smallest new id) among the neighbouring pairs present."""
+        ids = [self.byte_ids[b] for b in chunk]
+        while len(ids) >= 2:
+            # Pairs that were never merged rank after every real merge.
+            pair = min(zip(ids, ids[1:]), key=lambda p: self.merges.get(p, _NEVER))
+            if pair not in self.merges:
+                break  # no pair left that training ever merged
+            ids = merge(ids, pair, self.merges[pair])
+        return ids
+    # --8<-- [end:encode_chunk]
+
+    # --8<-- [start:encode]
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Encode ``text``, treating special-token strings as ordinary text."""
+        _check_str(text, "text")
+        chunks = self._split.findall(text) if self._split is not None else [text]
+        ids: list[int] = []
+        for chunk in chunks:
+            # The same chunks recur constantly (" the", ".\n"), so remember them.
+            if chunk not in self._cache:
+                if len(self._cache) >= 100_000:
+                    self._cache.clear()
+                self._cache[chunk] = self.encode_chunk(chunk.encode("utf-8"))
+            ids.extend(self._cache[chunk])
+        return ids
+
+    def encode(self, text: str, allowed_special: SpecialPolicy = "none_raise") -> list[int]:
+        """Text to ids. ``allowed_special`` says which special tokens written in the
+        text become their single id: ``"all"``, a set of names, ``"none"`` (encode
+        them as ordinary text) or ``"none_raise"`` (the default: refuse, since a
+        special token in user text is usually a mistake or an injection)."""
+        _check_str(text, "text")
+        if allowed_special == "all":
+            allowed = set(self.special_tokens)
+        elif allowed_special in ("none", "none_raise"):
+            allowed = set()
+            if allowed_special == "none_raise" and self._special_split is not None:
+                found = self._special_split.search(text)
+                if found:
+                    raise ValueError(
+                        f"the text contains the special token {found.group()!r}; pass "
+                        f"allowed_special='all' (or a set of names) to encode it as its id, "
+                        f"or allowed_special='none' to encode it as ordinary text"
+                    )
+        elif isinstance(allowed_special, AbstractSet):
+            allowed = set(allowed_special)
+            unknown = allowed - set(self.special_tokens)
+            if unknown:
+                raise ValueError(
+                    f"unknown special tokens {sorted(unknown)}; this tokenizer has {list(self.special_tokens)}"
+                )
+        else:
+            raise TypeError(
+                f"allowed_special must be 'all', 'none', 'none_raise' or a set, not {allowed_special!r}"
+            )
+        if not allowed:
+            return self.encode_ordinary(text)
+
+        parts = _alternation(sorted(allowed, key=len, reverse=True)).split(text)
+        ids: list[int] = []
+        for i, part in enumerate(parts):
+            # The capturing group puts the special tokens at the odd positions.
+            ids.extend([self.special_tokens[part]] if i % 2 else self.encode_ordinary(part))
+        return ids
+    # --8<-- [end:encode]
+
+    # --8<-- [start:decode]
+    def decode_bytes(self, ids: Iterable[int]) -> bytes:
+        """Ids to the raw bytes they stand for."""
+        out = []
+        for i in _check_ids(ids):
+            if i in self.vocab:
+                out.append(self.vocab[i])
+            elif i in self.inverse_special_tokens:
+                out.append(self.inverse_special_tokens[i].encode("utf-8"))
+            else:
+                unused = self.vocab_size - len(self.vocab) - len(self.special_tokens)
+                raise UnknownIdError(
+                    f"id {i} is not a token of this tokenizer: vocab_size is {self.vocab_size}, "
+                    f"so valid ids are 0 to {self.vocab_size - 1}"
+                    + (f", except {unused} unused ids in between" if unused else "")
+                )
+        return b"".join(out)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Ids to text. Ids from ``encode`` always give back the exact text. An
+        arbitrary id sequence may cut a multi-byte character in half (an emoji is
+        4 bytes, often 2 or more tokens); such invalid UTF-8 becomes U+FFFD "�"
+        rather than an error, so a model's raw output can always be printed."""
+        return self.decode_bytes(ids).decode("utf-8", errors="replace")
+    # --8<-- [end:decode]
+
+    # ------------------------------------------------------------------ files
+
+    # --8<-- [start:save_load]
+    def save(self, path: str | Path) -> None:
+        """Write the tokenizer as readable JSON: merges as ``[left, right, new]`` ids."""
+        data = {
+            "format": "llm_guide.BPETokenizer",
+            "version": 1,
+            "pattern": self.pattern,
+            "special_tokens": self.special_tokens,
+            "byte_ids": list(self.byte_ids),
+            "merges": [[left, right, new_id] for (left, right), new_id in self.merges.items()],
+        }
+        Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "BPETokenizer":
+        """Read a tokenizer written by ``save``."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != "llm_guide.BPETokenizer":
+            raise ValueError(f"{path} is not a tokenizer saved by BPETokenizer.save")
+        merges = {(left, right): new_id for left, right, new_id in data["merges"]}
+        return cls(merges, data["pattern"], data["special_tokens"], data["byte_ids"])
+    # --8<-- [end:save_load]
+
+    # ------------------------------------------------------------------ production tokenizers
+
+    # --8<-- [start:from_ranks]
+    @classmethod
+    def from_ranks(
+        cls,
+        mergeable_ranks: Mapping[bytes, int],
+        pattern: str,
+        special_tokens: Mapping[str, int] | None = None,
+    ) -> "BPETokenizer":
+        """Build a tokenizer from tiktoken-style ranks: ``{token_bytes: id}``.
+
+        tiktoken stores only the tokens, not the merges that made them. Each merge
+        can be recovered: replay the merges found so far (all of lower rank) on a
+        token's bytes; BPE stops at exactly two pieces, and those two were merged.
+
+        The ids then equal tiktoken's, provided both regex engines agree on which
+        characters are letters and digits: a character assigned in a very recent
+        Unicode version may be classified differently by the ``regex`` module and
+        by tiktoken's Rust engine, and then the chunks (and ids) can differ.
+        """
+        byte_ids = [0] * 256
+        singles = {token: rank for token, rank in mergeable_ranks.items() if len(token) == 1}
+        if len(singles) != 256:
+            raise ValueError(f"the ranks must include all 256 single bytes, found {len(singles)}")
+        for token, rank in singles.items():
+            byte_ids[token[0]] = rank
+        partial = cls({}, None, byte_ids=byte_ids)  # learns one merge at a time, in rank order
+        for token, rank in sorted(mergeable_ranks.items(), key=lambda item: item[1]):
+            if len(token) == 1:
+                continue
+            pieces = partial.encode_chunk(token)
+            if len(pieces) != 2:
+                raise ValueError(f"token {token!r} (rank {rank}) is not a merge of two lower-ranked tokens")
+            partial.merges[(pieces[0], pieces[1])] = rank
+        return cls(partial.merges, pattern, special_tokens, byte_ids)
+
+    @classmethod
+    def from_tiktoken(cls, encoding: Any) -> "BPETokenizer":
+        """Rebuild a ``tiktoken.Encoding`` (e.g. cl100k_base) with the guide's own BPE.
+
+        Uses the encoding's ``_mergeable_ranks``, ``_pat_str`` and ``_special_tokens``:
+        private attributes, but the only place tiktoken exposes its raw data."""
+        return cls.from_ranks(encoding._mergeable_ranks, encoding._pat_str, encoding._special_tokens)
+    # --8<-- [end:from_ranks]
+
+
+# --8<-- [start:compare_tokenizers]
+def compare_tokenizers(text: str, tokenizers: Mapping[str, Any]) -> list[TokenizerStats]:
+    """Encode the same text with each tokenizer: how many tokens, and how many
+    characters each token covers on average. Accepts the guide's tokenizers and
+    ``tiktoken`` encodings (which call their vocabulary size ``n_vocab``)."""
+    rows = []
+    for name, tokenizer in tokenizers.items():
+        size = tokenizer.vocab_size if hasattr(tokenizer, "vocab_size") else tokenizer.n_vocab
+        n_tokens = len(tokenizer.encode(text))
+        rows.append(TokenizerStats(name, size, n_tokens, len(text) / n_tokens if n_tokens else 0.0))
+    return rows
+# --8<-- [end:compare_tokenizers]
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _check_str(text: object, name: str) -> str:
+    if not isinstance(text, str):
+        raise TypeError(
+            f"{name} must be a str, got {type(text).__name__}; decode bytes first with .decode('utf-8')"
+        )
+    return text
+
+
+def _check_ids(ids: Iterable[int]) -> list[int]:
+    if isinstance(ids, (str, bytes)):
+        raise TypeError(f"decode expects a sequence of integer ids, got {type(ids).__name__}")
+    try:
+        # operator.index accepts ints, NumPy integers and 0-d integer tensors, not floats.
+        return [operator.index(i) for i in ids]
+    except TypeError:
+        raise TypeError(f"decode expects an iterable of integer ids, got {ids!r:.60}") from None
+
+
+def _alternation(names: Sequence[str]) -> regex.Pattern:
+    """A regex matching any of ``names`` literally, captured so ``split`` keeps them."""
+    return regex.compile("(" + "|".join(map(regex.escape, names)) + ")")
+
+
+def _check_special_names(special_tokens: Sequence[str]) -> list[str]:
+    if isinstance(special_tokens, str) or not all(isinstance(s, str) and s for s in special_tokens):
+        raise TypeError(
+            f"special_tokens must be a sequence of non-empty strings, "
+            f"e.g. ('<|endoftext|>',), got {special_tokens!r}"
+        )
+    return list(dict.fromkeys(special_tokens))  # drop repeats, keep the order
+
+
+def _resolve_num_merges(vocab_size: int | None, num_merges: int | None, n_special: int) -> int:
+    if (vocab_size is None) == (num_merges is None):
+        raise TypeError("pass exactly one of vocab_size or num_merges")
+    if vocab_size is not None:
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int):
+            raise TypeError(f"vocab_size must be an int, got {type(vocab_size).__name__}")
+        if vocab_size < 256 + n_special:
+            raise ValueError(
+                f"vocab_size must be at least {256 + n_special} (256 byte tokens + "
+                f"{n_special} special tokens), got {vocab_size}"
+            )
+        return vocab_size - 256 - n_special
+    if isinstance(num_merges, bool) or not isinstance(num_merges, int):
+        raise TypeError(f"num_merges must be an int, got {type(num_merges).__name__}")
+    if num_merges < 0:
+        raise ValueError(f"num_merges must be 0 or more, got {num_merges}")
+    return num_merges
