@@ -1,0 +1,114 @@
+"""Chapter 7: generation, one token at a time.
+
+A GPT only ever answers one question: given these tokens, how likely is each
+possible next token? Generating text is asking it repeatedly: pick a token from
+the last position's distribution, append it, ask again. How the token is picked
+is the decoding strategy:
+
+- greedy: always the most likely token (deterministic; tends to repeat itself);
+- temperature: divide the logits by T before softmax; T < 1 sharpens the
+  distribution towards greedy, T > 1 flattens it towards uniform;
+- top-k: sample only among the k most likely tokens;
+- top-p (nucleus): sample only among the smallest set of most likely tokens
+  whose probabilities add up to at least p.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from llm_guide.model import GPT
+
+__all__ = ["next_token_distribution", "generate"]
+
+
+def _check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:
+    if not temperature > 0:
+        raise ValueError(
+            f"temperature must be > 0, got {temperature!r}; use greedy=True for deterministic argmax decoding"
+        )
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be a whole number >= 1 (or None for no limit), got {top_k!r}")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise ValueError(f"top_p must be in (0, 1] (or None for no limit), got {top_p!r}")
+
+
+# --8<-- [start:next_token_distribution]
+def next_token_distribution(
+    logits: torch.Tensor,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+) -> torch.Tensor:
+    """Turn one position's logits (V,) into the probabilities (V,) sampling draws from.
+
+    Works on any (..., V) too, row by row. Applied in the order temperature,
+    top-k, top-p (as Hugging Face does); tokens that are cut get probability 0
+    and the rest are renormalised to sum to 1.
+    """
+    _check_sampling(temperature, top_k, top_p)
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.size(-1):
+        kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]  # (..., 1)
+        # ties with the k-th value survive too: there is no fair way to choose among them
+        logits = logits.masked_fill(logits < kth_largest, float("-inf"))
+    if top_p is not None and top_p < 1.0:  # p = 1 keeps everything; skip the rounding risk
+        probs = torch.softmax(logits, dim=-1)
+        sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+        # a token is cut if the tokens ranked above it already reach top_p,
+        # so the most likely token always stays
+        mass_before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
+        cut_sorted = mass_before >= top_p
+        cut = cut_sorted.scatter(-1, order, cut_sorted)  # back to vocabulary order
+        logits = logits.masked_fill(cut, float("-inf"))
+    return torch.softmax(logits, dim=-1)
+# --8<-- [end:next_token_distribution]
+
+
+# --8<-- [start:generate]
+@torch.no_grad()
+def generate(
+    model: GPT,
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    greedy: bool = False,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Extend each sequence in idx (B, T) by max_new_tokens; returns (B, T + max_new_tokens).
+
+    The model has only block_size position embeddings, so it reads at most the
+    last block_size tokens: a longer prompt, or one that grows past the context
+    while generating, is cropped from the left and the oldest tokens are simply
+    forgotten. greedy=True takes the argmax and ignores the sampling settings;
+    otherwise pass a seeded ``torch.Generator`` for reproducible samples.
+    The model runs in eval mode (no dropout) and gets its old mode back afterwards.
+    """
+    if not greedy:
+        _check_sampling(temperature, top_k, top_p)
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}")
+    if not isinstance(idx, torch.Tensor) or idx.ndim != 2:
+        shape = tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__
+        raise ValueError(f"idx must be a (B, T) tensor of token ids, got {shape}; for one prompt use idx.unsqueeze(0)")
+    block_size = model.config.block_size
+    was_training = model.training
+    model.eval()
+    try:
+        for _ in range(max_new_tokens):
+            context = idx[:, -block_size:]  # (B, min(T, block_size))
+            logits, _ = model(context)
+            last = logits[:, -1, :]  # (B, V): only the last position predicts a new token
+            if greedy:
+                next_id = last.argmax(dim=-1, keepdim=True)  # (B, 1)
+            else:
+                probs = next_token_distribution(last, temperature, top_k, top_p)
+                next_id = torch.multinomial(probs, num_samples=1, generator=generator)  # (B, 1)
+            idx = torch.cat([idx, next_id.to(idx.dtype)], dim=1)
+    finally:
+        model.train(was_training)
+    return idx
+# --8<-- [end:generate]
