@@ -186,6 +186,10 @@ def test_figures_are_compared(tmp_path):
     c.write_text('<path d="M 1.0 2.5 L 3 9"/>')  # a different picture
     assert figures_match(a, b)
     assert not figures_match(a, c)
+    d, e = tmp_path / "d.svg", tmp_path / "e.svg"  # hex ids are not numbers (9e481 is not 9 x 10^481)
+    d.write_text('<clipPath id="p8fc9e481ba"/><path d="M 1 2"/>')
+    e.write_text('<clipPath id="p8fc9e481bb"/><path d="M 1 2"/>')
+    assert figures_match(d, d) and not figures_match(d, e)
 
 
 def test_normalise_ignores_only_trailing_whitespace():
