@@ -130,6 +130,7 @@ class Block(nn.Module):
         bias: bool = True,
         dropout: float = 0.0,
         fast_attention: bool = False,
+        mlp: bool = True,
     ) -> None:
         super().__init__()
         if norm not in ("pre", "post"):
@@ -137,8 +138,9 @@ class Block(nn.Module):
         self.norm = norm
         self.ln_1 = LayerNorm(n_embd, bias=bias)
         self.attn = MultiHeadAttention(n_embd, n_head, bias=bias, dropout=dropout, causal=True, fast=fast_attention)
-        self.ln_2 = LayerNorm(n_embd, bias=bias)
-        self.mlp = FeedForward(n_embd, n_hidden or 4 * n_embd, activation, bias=bias, dropout=dropout)
+        # mlp=False leaves the feed-forward out: an attention-only block (chapter 10)
+        self.ln_2 = LayerNorm(n_embd, bias=bias) if mlp else None
+        self.mlp = FeedForward(n_embd, n_hidden or 4 * n_embd, activation, bias=bias, dropout=dropout) if mlp else None
 
     def extra_repr(self) -> str:
         return f"norm={self.norm!r}"
@@ -147,9 +149,11 @@ class Block(nn.Module):
         """x: (B, T, C) -> (B, T, C)."""
         if self.norm == "pre":
             x = x + self.attn(self.ln_1(x))
-            x = x + self.mlp(self.ln_2(x))
+            if self.mlp is not None:
+                x = x + self.mlp(self.ln_2(x))
         else:
             x = self.ln_1(x + self.attn(x))
-            x = self.ln_2(x + self.mlp(x))
+            if self.mlp is not None:
+                x = self.ln_2(x + self.mlp(x))
         return x
 # --8<-- [end:block]

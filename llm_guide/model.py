@@ -12,6 +12,7 @@ with post-norm, ReLU and an untied head, is the 2,453-parameter Keras TinyGPT.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from llm_guide.block import Block, LayerNorm
+from llm_guide.block import Block, FeedForward, LayerNorm
 
 __all__ = [
     "GPTConfig",
@@ -30,6 +31,7 @@ __all__ = [
     "parameter_table",
     "component_totals",
     "load_gpt2_state_dict",
+    "use_fused_kernels",
 ]
 
 # --8<-- [start:gpt2_sizes]
@@ -58,6 +60,8 @@ class GPTConfig:
     activation: "gelu" (GPT-2's tanh approximation) or "relu".
     tie_weights: use the token embedding table as the output head too (GPT-2 does).
     fast_attention: use PyTorch's fused attention kernel (same result, faster).
+    mlp: False leaves out every block's feed-forward: an attention-only model (chapter 10).
+    fused_kernels: run LayerNorm and GELU as PyTorch's nn.LayerNorm and F.gelu (same maths, faster).
     """
 
     vocab_size: int
@@ -72,6 +76,8 @@ class GPTConfig:
     activation: Literal["gelu", "relu"] = "gelu"
     tie_weights: bool = True
     fast_attention: bool = False
+    mlp: bool = True
+    fused_kernels: bool = False
 
     def __post_init__(self) -> None:
         if self.n_hidden is None:
@@ -181,7 +187,7 @@ class GPT(nn.Module):
                     Block(
                         C, config.n_head, config.n_hidden,
                         norm=config.norm, activation=config.activation, bias=config.bias,
-                        dropout=config.dropout, fast_attention=config.fast_attention,
+                        dropout=config.dropout, fast_attention=config.fast_attention, mlp=config.mlp,
                     )
                     for _ in range(config.n_layer)
                 ),
@@ -208,6 +214,8 @@ class GPT(nn.Module):
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):
                 nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+        if config.fused_kernels:
+            use_fused_kernels(self)  # the same maths, each in one PyTorch kernel
 
     def _init_weights(self, module: nn.Module) -> None:
         """GPT-2's init: small normal weights (std 0.02), zero biases, LayerNorm as identity.
@@ -298,6 +306,28 @@ class GPT(nn.Module):
     def from_hf_state_dict(cls, state_dict: Mapping[str, torch.Tensor], config: GPTConfig) -> "GPT":
         """Build a GPT for ``config`` and load a Hugging Face GPT-2 state dict into it."""
         return load_gpt2_state_dict(cls(config), state_dict)
+
+
+def use_fused_kernels(model: nn.Module) -> nn.Module:
+    """Swap the written-out LayerNorm and GELU for PyTorch's fused versions, in place.
+
+    Each ``LayerNorm`` becomes an ``nn.LayerNorm`` holding the same weight and
+    bias (same names, so state dicts still load), and GELU feed-forwards call
+    ``F.gelu(approximate="tanh")``. The results agree to float rounding; the
+    fused kernels make one pass over memory where the written-out versions make
+    several, which matters on a CPU. Returns the model.
+    """
+    for name, module in list(model.named_modules()):
+        if isinstance(module, LayerNorm):
+            fused = nn.LayerNorm(module.weight.numel(), eps=module.eps, bias=module.bias is not None)
+            fused.weight = module.weight
+            if module.bias is not None:
+                fused.bias = module.bias
+            parent, _, child = name.rpartition(".")
+            setattr(model.get_submodule(parent) if parent else model, child, fused)
+        elif isinstance(module, FeedForward) and module.activation == "gelu":
+            module.act = functools.partial(F.gelu, approximate="tanh")
+    return model
 
 
 # --8<-- [start:parameter_table]
