@@ -30,6 +30,9 @@ __all__ = [
     "bytes_for",
     "format_bytes",
     "count_trainable",
+    "GROUPS",
+    "group_of",
+    "parameter_groups",
     "LoRALinear",
     "add_lora",
     "merge_lora",
@@ -193,6 +196,36 @@ def count_trainable(model: nn.Module) -> int:
     ``model.parameters()`` lists a tied tensor once, so it is counted once.
     """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# --8<-- [start:groups]
+#: The five kinds of parameter in a GPT, in the order the data meets them.
+GROUPS = ("embeddings", "attention", "feed-forward", "norms", "head")
+
+
+def group_of(name: str) -> str:
+    """Which of ``GROUPS`` a parameter belongs to, read from its GPT-2-style name."""
+    if name.startswith(("transformer.wte.", "transformer.wpe.")):
+        return "embeddings"
+    if ".attn." in name:  # c_attn, c_proj (and LoRA adapters on them)
+        return "attention"
+    if ".mlp." in name:  # c_fc, c_proj
+        return "feed-forward"
+    if ".ln_" in name:  # ln_1, ln_2 in every block, ln_f at the end
+        return "norms"
+    if name.startswith("lm_head."):
+        return "head"
+    raise ValueError(f"cannot tell which of {GROUPS} the parameter {name!r} belongs to")
+
+
+def parameter_groups(model: nn.Module) -> dict[str, int]:
+    """Parameters per group. Each tensor counts once: a tied head is the token
+    embedding, so it is counted under embeddings and the head adds 0."""
+    totals = dict.fromkeys(GROUPS, 0)
+    for name, p in model.named_parameters():
+        totals[group_of(name)] += p.numel()
+    return totals
+# --8<-- [end:groups]
 
 
 # --8<-- [start:lora]

@@ -217,3 +217,44 @@ def test_merge_lora_gives_the_same_outputs_with_plain_linear_layers():
     assert_close(model(idx)[0], with_adapters, rtol=1e-5, atol=1e-5)
     assert set(model.state_dict()) == set(tiny_gpt(n_layer=2).state_dict())
     assert merge_lora(model) == []  # nothing left to merge
+
+
+def test_parameter_groups_add_up_and_count_a_tied_head_once():
+    from llm_guide.weights import GROUPS, parameter_groups
+
+    model = tiny_gpt()
+    groups = parameter_groups(model)
+    assert tuple(groups) == GROUPS
+    assert sum(groups.values()) == model.num_params()
+    assert groups["head"] == 0  # tied: the head is the token embedding
+    C, V, T, L = 16, 11, 8, 2
+    assert groups["embeddings"] == V * C + T * C
+    assert groups["attention"] == L * (C * 3 * C + 3 * C + C * C + C)
+    assert groups["feed-forward"] == L * (C * 4 * C + 4 * C + 4 * C * C + C)
+    assert groups["norms"] == L * 4 * C + 2 * C
+
+
+def test_parameter_groups_of_an_untied_post_norm_model_and_gpt2_small():
+    from llm_guide.weights import parameter_groups
+
+    tiny = GPT(GPTConfig.tiny_gpt())
+    groups = parameter_groups(tiny)
+    assert groups["head"] == 16 * 5 + 5  # its own weight and bias
+    assert sum(groups.values()) == tiny.num_params() == 2453
+    with torch.device("meta"):
+        small = GPT(GPTConfig.gpt2())
+    groups = parameter_groups(small)
+    assert sum(groups.values()) == 124_439_808
+    assert groups["feed-forward"] == 12 * (8 * 768 * 768 + 5 * 768)
+
+
+def test_parameter_groups_put_lora_adapters_under_attention_and_refuse_unknown_names():
+    from llm_guide.weights import group_of, parameter_groups
+
+    model = tiny_gpt()
+    before = parameter_groups(model)
+    add_lora(model, rank=2)
+    after = parameter_groups(model)
+    assert after["attention"] - before["attention"] == 2 * 2 * (16 + 48)
+    with pytest.raises(ValueError, match="cannot tell"):
+        group_of("encoder.weight")
