@@ -70,6 +70,15 @@ class BlockFailure(Exception):
     """A block ran, but what it printed or drew is not what the page shows."""
 
 
+def _numpy_print_defaults() -> dict[str, Any]:
+    import numpy as np
+
+    return dict(np.get_printoptions())
+
+
+_NUMPY_PRINT_DEFAULTS = _numpy_print_defaults()
+
+
 @dataclass
 class Session:
     """The state of one page being run top to bottom."""
@@ -93,6 +102,10 @@ class Session:
         torch.manual_seed(67280421310721)
         np.random.seed(0)
         random.seed(0)
+        # A page may change global print and dtype settings; the next page must not see them.
+        torch.set_printoptions(profile="default", sci_mode=None)
+        np.set_printoptions(**_NUMPY_PRINT_DEFAULTS)
+        torch.set_default_dtype(torch.float32)
         import matplotlib.pyplot as plt
 
         plt.close("all")

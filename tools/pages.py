@@ -8,8 +8,10 @@ expand ``--8<--`` includes with pymdownx.snippets' own preprocessor (configured 
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from markdown_it import MarkdownIt
@@ -52,17 +54,28 @@ def _rel(path: Path) -> str:
 def _snippet_preprocessor():
     """pymdownx.snippets' own preprocessor, configured exactly as in mkdocs.yml."""
     from markdown import Markdown
-    from mkdocs.config import load_config
     from pymdownx.snippets import SnippetExtension
 
-    config = load_config(str(REPO / "mkdocs.yml"))
+    config_file = REPO / "mkdocs.yml"
+    options = copy.deepcopy(_snippet_options(str(config_file), config_file.stat().st_mtime_ns))
+    md = Markdown(extensions=[SnippetExtension(**options)])
+    return md.preprocessors["snippet"]
+
+
+@lru_cache(maxsize=4)
+def _snippet_options(config_file: str, _mtime_ns: int) -> dict:
+    """The snippets options of mkdocs.yml, read once per version of the file: loading the
+    config loads every plugin, which is slow when done for every page (as the MkDocs hook
+    that builds the notebooks would)."""
+    from mkdocs.config import load_config
+
+    config = load_config(config_file)
     options = dict(config["mdx_configs"].get("pymdownx.snippets", {}))
     bases = options.get("base_path", ["."])
     bases = [bases] if isinstance(bases, str) else bases
     # pymdownx resolves base_path against the current directory; mkdocs runs from the repo root.
     options["base_path"] = [str((REPO / b).resolve()) for b in bases]
-    md = Markdown(extensions=[SnippetExtension(**options)])
-    return md.preprocessors["snippet"]
+    return options
 
 
 def expand_snippets(path: Path, lines: list[str]) -> tuple[list[str], list[Origin]]:

@@ -17,7 +17,7 @@ def _read(name: str) -> str:
 
 
 def cat_story() -> str:
-    """A six-sentence story about a cat and a dog, written for the guide."""
+    """A short story about a cat and a dog (one paragraph), written for the guide."""
     return _read("cat_story.txt").strip()
 
 
