@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -55,6 +56,25 @@ def setup() -> None:
     STAMP.write_text(fingerprint)
 
 
+def ensure_chromium() -> None:
+    """The browser tests need /usr/bin/chromium; install it with apt when we can (root, Debian/Ubuntu)."""
+    if Path("/usr/bin/chromium").exists():
+        return
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")
+            and Path("/etc/debian_version").exists()):
+        print("note: /usr/bin/chromium is missing, so the browser tests will skip "
+              "(install it with: apt-get install chromium chromium-driver)", flush=True)
+        return
+    print("installing chromium for the browser tests (apt-get, a minute or two, once)", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "chromium-driver"]):
+        result = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if result.returncode != 0:
+            print(f"note: {' '.join(command)} failed, so the browser tests will skip:\n{result.stderr.strip()}", flush=True)
+            return
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["NO_MKDOCS_2_WARNING"] = "1"  # mkdocs-material 9.x prints an end-of-life notice otherwise
@@ -72,7 +92,7 @@ def main(argv: list[str]) -> int:
     commands = {
         "serve": lambda extra: run("-m", "mkdocs", "serve", *extra),
         "build": lambda extra: run("-m", "mkdocs", "build", "--strict", *extra),
-        "test": lambda extra: run("-m", "pytest", *extra),
+        "test": lambda extra: ensure_chromium() or run("-m", "pytest", *extra),
         "refresh": lambda extra: run("-m", "pytest", "docs", "--update-docs", "-q", *extra),
     }
     if not argv or argv[0] not in commands:

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from tests.docs_harness import DOCS, REPO, harness, read_page
 
 
-@pytest.fixture(scope="module")
-def built_site(tmp_path_factory) -> tuple[Path, str]:
-    """``mkdocs build --strict`` into a scratch folder, as CI and the deploy workflow run it."""
-    site = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=REPO, env=env, capture_output=True, text=True,
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, f"mkdocs build --strict failed:\n{log}"
-    return site, log
+# ``built_site`` (one strict build per session, shared with the browser tests) is in conftest.py.
 
 
 def test_build_is_strict_and_clean(built_site):

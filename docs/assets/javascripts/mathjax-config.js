@@ -14,8 +14,12 @@ window.MathJax = {
   },
 };
 
+// Skip the first page: MathJax typesets it on its own, and clearing its cache while it
+// does leaves every formula invisible (typeset, but no glyph CSS and no fonts loaded).
 if (typeof document$ !== "undefined") {
+  let first = true;
   document$.subscribe(() => {
+    if (first) { first = false; return; }
     if (window.MathJax && MathJax.typesetPromise) {
       MathJax.startup.output.clearCache();
       MathJax.typesetClear();

@@ -1,0 +1,361 @@
+"""The built site works in a real browser: headless Chromium, driven by Playwright.
+
+The site is built with ``mkdocs build --strict`` (the session fixture in ``conftest.py``),
+served on 127.0.0.1 by a ``http.server`` thread, and every page is opened in Chromium.
+Checked: no console errors, failed requests or requests to any other host; math typeset
+by MathJax; Mermaid diagrams drawn as SVG; the copy button; search; the dark-mode toggle.
+Screenshots go to ``test-artifacts/screenshots/`` and page weights to
+``test-artifacts/page-weights.json`` (both gitignored).
+
+Needs ``/usr/bin/chromium`` (``python3 dev.py test`` installs it on Debian/Ubuntu as root);
+without it these tests skip.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import threading
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.docs_harness import REPO
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+# Material draws each Mermaid diagram into a *closed* shadow root, which no selector can
+# reach. The test opens them (same DOM, only the mode differs) so `.mermaid svg` works.
+OPEN_SHADOW_ROOTS = """(() => {
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) { return attach.call(this, {...init, mode: "open"}); };
+})()"""
+# MathJax draws each character with a CSS ::before rule; without it the formula is typeset
+# but invisible (zero width), which no console error reports.
+BLANK_GLYPHS = """() => [...document.querySelectorAll("mjx-container mjx-c")].filter(c => {
+  const content = getComputedStyle(c, "::before").content;
+  return !content || content === "none" || content === "normal";
+}).length"""
+PARALLEL = 2  # pages loading at once in the walk over the whole site (the machine has 2 cores)
+COPY_BUTTON = ".md-clipboard, .md-code__button[data-md-type='copy']"  # Material < 9.7, >= 9.7
+
+pytestmark = pytest.mark.browser
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} not found: install it with `apt-get install chromium chromium-driver` "
+        "(python3 dev.py test does this when run as root on Debian/Ubuntu)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra has it)")
+expect = sync_api.expect
+
+
+# --- the site, a server, a browser ---------------------------------------------------------
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def handle(self):
+        try:
+            super().handle()
+        except ConnectionError:  # the browser closed a context while a response was in flight
+            pass
+
+
+def is_foreign(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme not in ("data", "blob", "about") and parts.hostname != "127.0.0.1"
+
+
+@pytest.fixture(scope="module")
+def site(built_site) -> Path:
+    return built_site[0]
+
+
+@pytest.fixture(scope="module")
+def base_url(site):
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A fresh browser context (cold cache, no stored palette) that records what happens."""
+
+    def __init__(self, browser, base_url: str, **options):
+        self.base_url = base_url
+        self.closed = False
+        self.context = browser.new_context(viewport={"width": 1280, "height": 800}, **options)
+        self.context.set_default_timeout(15_000)
+        self.context.add_init_script(OPEN_SHADOW_ROOTS)
+        self.requests: list[str] = []
+        self.in_flight: set = set()
+        self.received = 0  # response bytes (Content-Length: the test server does not compress)
+        self.problems: list[str] = []
+        self.context.on("request", self._request)
+        self.context.on("response", self._response)
+        self.context.on("requestfinished", lambda r: self.in_flight.discard(r))
+        self.context.on("requestfailed", self._failed)
+        self.page = self.context.new_page()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", self._uncaught)
+
+    def _request(self, request):
+        self.requests.append(request.url)
+        self.in_flight.add(request)
+
+    def _response(self, response):
+        self.received += int(response.headers.get("content-length", 0))
+        if response.status >= 400:
+            self.problems.append(f"HTTP {response.status}: {response.url}")
+
+    def _failed(self, request):
+        self.in_flight.discard(request)
+        self.problems.append(f"request failed: {request.url} ({request.failure})")
+
+    def _uncaught(self, error):
+        where = next((line.strip() for line in (error.stack or "").splitlines() if line.strip().startswith("at ")), "")
+        self.problems.append(f"uncaught error: {error.message} ({where})")
+
+    def _console(self, message):
+        if message.type == "error":
+            self.problems.append(f"console error: {message.text} ({message.location.get('url')})")
+
+    def open(self, path: str = ""):
+        """Load a page and wait until it is complete (see ``finish``)."""
+        self.start(path)
+        return self.finish()
+
+    def start(self, path: str) -> None:
+        """Start loading a page; return once the server answers, so others can load alongside."""
+        self.page.goto(self.base_url + path, wait_until="commit")
+
+    def finish(self):
+        """Wait for the load event, the math typeset, the diagrams drawn, the fonts loaded and
+        no request in flight (so a late failure, a font say, is seen too)."""
+        page = self.page
+        page.wait_for_load_state("load")
+        if page.locator(".arithmatex").count():
+            page.evaluate("() => MathJax.startup.promise")
+        if page.locator(".mermaid").count():
+            expect(page.locator(".mermaid").last.locator("svg").first).to_be_attached()
+        page.evaluate("async () => { document.body.getBoundingClientRect(); await document.fonts.ready; }")
+        deadline = time.monotonic() + 15
+        while self.in_flight and time.monotonic() < deadline:
+            page.wait_for_timeout(25)  # lets Playwright deliver the requestfinished events
+        self.problems += [f"still loading after 15 s: {r.url}" for r in self.in_flight]
+        return page
+
+    def foreign_requests(self) -> list[str]:
+        return [url for url in self.requests if is_foreign(url)]
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            self.context.close()
+
+
+@pytest.fixture(scope="module")
+def visits(browser, base_url):
+    """``visits(**context_options)`` opens a fresh context; none may leave 127.0.0.1."""
+    opened: list[Visit] = []
+
+    def new(**options) -> Visit:
+        opened.append(Visit(browser, base_url, **options))
+        return opened[-1]
+
+    new.opened = opened
+    yield new
+    for v in opened:
+        v.close()
+
+
+@pytest.fixture
+def visit(visits):
+    """Like ``visits``, and fails the test if anything in it was requested from another host."""
+    before = len(visits.opened)
+    yield visits
+    foreign = [url for v in visits.opened[before:] for url in v.foreign_requests()]
+    for v in visits.opened[before:]:
+        v.close()
+    assert not foreign, "the site loaded from another host:\n" + "\n".join(sorted(set(foreign)))
+
+
+# --- what the site contains ------------------------------------------------------------------
+
+def site_pages(site: Path) -> list[str]:
+    """Every page in the sitemap, as a path relative to the site root ("" is the home page)."""
+    tree = ET.parse(site / "sitemap.xml")
+    locs = [el.text.strip() for el in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    root = min(locs, key=len)  # the home page is the site URL itself
+    pages = [loc[len(root):] for loc in locs if loc.startswith(root)]
+    assert len(pages) == len(locs) and "" in pages, f"unexpected sitemap: {locs}"
+    return sorted(pages)
+
+
+def chapter_titled(site: Path, word: str) -> dict | None:
+    """The chapter ("# 6. Attention") whose title has ``word``, from the built search index."""
+    docs = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    for doc in docs:
+        if "#" not in doc["location"] and re.match(rf"\d+\.\s.*\b{word}\b", doc["title"], re.IGNORECASE):
+            return doc
+    return None
+
+
+@dataclass
+class PageReport:
+    problems: list[str]
+    math: int          # .arithmatex elements in the page
+    typeset: int       # mjx-container elements MathJax made
+    display_math: int  # of which display math
+    tex_errors: list[str]
+    blank_glyphs: int  # typeset characters with nothing to show
+    diagrams: int      # .mermaid elements
+    drawn: int         # of which hold an <svg> without a syntax error
+    requests: list[str]
+    received: int      # bytes
+
+
+def _report(v: Visit) -> PageReport:
+    try:
+        page = v.finish()
+    except sync_api.Error as error:  # a timeout waiting for math or a diagram
+        v.problems.append(f"did not finish loading: {error.message.splitlines()[0]}")
+        page = v.page
+    diagrams = page.locator(".mermaid").all()
+    return PageReport(
+        problems=list(v.problems),
+        math=page.locator(".arithmatex").count(),
+        typeset=page.locator("mjx-container").count(),
+        display_math=page.locator("mjx-container[display='true']").count(),
+        tex_errors=[e.get_attribute("data-mjx-error") or e.inner_text() for e in page.locator("mjx-merror").all()],
+        blank_glyphs=page.evaluate(BLANK_GLYPHS),
+        diagrams=len(diagrams),
+        drawn=sum(1 for d in diagrams if d.locator("svg").count() and "Syntax error" not in d.inner_text()),
+        requests=list(v.requests),
+        received=v.received,
+    )
+
+
+@pytest.fixture(scope="module")
+def walk(site, visits) -> dict[str, PageReport]:
+    """Open every page of the site once, each in a cold context, two at a time, and record
+    what happened. The page weights go to test-artifacts/page-weights.json."""
+    reports = {}
+    pages = site_pages(site)
+    for batch in (pages[i:i + PARALLEL] for i in range(0, len(pages), PARALLEL)):
+        loading = [(path, visits()) for path in batch]
+        for path, v in loading:
+            try:
+                v.start(path)
+            except sync_api.Error as error:
+                v.problems.append(f"did not load: {error.message.splitlines()[0]}")
+        for path, v in loading:
+            reports[path] = _report(v)
+            v.close()
+    ARTIFACTS.mkdir(exist_ok=True)
+    weights = {f"/{p}": {"bytes": r.received, "requests": len(r.requests)} for p, r in reports.items()}
+    (ARTIFACTS / "page-weights.json").write_text(json.dumps(weights, indent=2) + "\n", encoding="utf-8")
+    return reports
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+def test_every_page_loads_without_errors(walk):
+    """No console errors, uncaught exceptions, failed requests or HTTP errors on any page."""
+    problems = [f"/{path}: {p}" for path, r in walk.items() for p in r.problems]
+    assert not problems, "\n".join(problems)
+
+
+def test_nothing_is_loaded_from_another_host(walk):
+    foreign = sorted({f"/{path}: {url}" for path, r in walk.items() for url in r.requests if is_foreign(url)})
+    assert not foreign, "the site loaded from another host:\n" + "\n".join(foreign)
+
+
+def test_math_is_typeset(walk):
+    assert walk["vocabulary/"].display_math > 0, "no display math typeset on the Vocabulary page"
+    problems = [f"/{p}: {r.math} math elements, {r.typeset} typeset" for p, r in walk.items() if r.typeset < r.math]
+    problems += [f"/{p}: TeX error: {e}" for p, r in walk.items() for e in r.tex_errors]
+    problems += [f"/{p}: {r.blank_glyphs} typeset characters are invisible (no glyph CSS)"
+                 for p, r in walk.items() if r.blank_glyphs]
+    assert not problems, "\n".join(problems)
+
+
+def test_mermaid_diagrams_render_to_svg(walk):
+    with_diagrams = {p: r for p, r in walk.items() if r.diagrams}
+    assert with_diagrams, 'no page of the built site has a ```mermaid fence (class="mermaid" in its HTML)'
+    undrawn = [f"/{p}: {r.drawn} of {r.diagrams} diagrams drawn" for p, r in with_diagrams.items() if r.drawn < r.diagrams]
+    assert not undrawn, "\n".join(undrawn)
+
+
+def test_copy_button_copies_the_block(visit, base_url):
+    v = visit()
+    v.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url.rstrip("/"))
+    page = v.open("vocabulary/")
+    page.evaluate("() => navigator.clipboard.writeText('nothing copied yet')")
+    button = page.locator(COPY_BUTTON).first
+    shown = page.locator(button.get_attribute("data-clipboard-target")).text_content()
+    button.click()
+    page.wait_for_function("async () => (await navigator.clipboard.readText()) !== 'nothing copied yet'")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied.rstrip("\n") == shown.rstrip("\n")
+    assert copied.count("\n") >= 2, "expected a multi-line code block"
+
+
+@pytest.mark.parametrize("word", ["vocabulary", "attention"])
+def test_search_finds_the_chapter(site, visit, word):
+    chapter = chapter_titled(site, word)
+    if chapter is None:
+        pytest.skip(f"no chapter titled with {word!r} yet (checked automatically once it exists)")
+    page = visit().open("")
+    box = page.locator("input.md-search__input")
+    box.click()
+    box.press_sequentially(word)
+    results = page.locator(".md-search-result__item > .md-search-result__link")
+    expect(results.first).to_be_visible()
+    top = [urlsplit(link.get_attribute("href")).path for link in results.all()[:3]]
+    assert f"/{chapter['location']}" in top, f"{chapter['title']!r} is not in the top 3 results for {word!r}: {top}"
+
+
+def test_dark_mode_toggle_and_screenshots(site, visit):
+    """The toggle switches the palette, on the home page, Vocabulary and (once it exists)
+    Attention; each is saved in light and dark to test-artifacts/screenshots/ for review."""
+    shots = {"home": "", "vocabulary": "vocabulary/"}
+    attention = chapter_titled(site, "attention")
+    if attention:
+        shots["attention"] = attention["location"]
+    out = ARTIFACTS / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, path in shots.items():
+        page = visit(color_scheme="light").open(path)
+        body = page.locator("body")
+        expect(body).to_have_attribute("data-md-color-scheme", "default")
+        page.screenshot(path=str(out / f"{name}-light.png"), full_page=True)
+        page.get_by_title("Switch to dark mode").click()
+        expect(body).to_have_attribute("data-md-color-scheme", "slate")
+        page.screenshot(path=str(out / f"{name}-dark.png"), full_page=True)
+    page.get_by_title("Switch to light mode").click()
+    expect(page.locator("body")).to_have_attribute("data-md-color-scheme", "default")

@@ -1,0 +1,90 @@
+"""The glossary: its terms parse, and each chapter links the first use of each term it uses."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tools.glossary import link_first_uses, read_glossary
+from tools.pages import DOCS
+
+TERMS = read_glossary(DOCS / "glossary.md")
+CHAPTERS = ["vocabulary", "tokenization", "tensors", "embeddings", "positional-encoding", "attention",
+            "transformer-block", "weights", "gradient-descent", "in-context-learning", "putting-it-together"]
+
+
+def _link(html: str) -> tuple[str, list[str]]:
+    return link_first_uses(html, TERMS, "../glossary/")
+
+
+def test_every_entry_is_read_with_a_unique_anchor_and_a_summary():
+    entries = re.findall(r"^\S[^\n]*\n:   ", (DOCS / "glossary.md").read_text(encoding="utf-8"), flags=re.M)
+    assert len(TERMS) == len(entries) >= 40
+    anchors = [t.anchor for t in TERMS]
+    assert len(set(anchors)) == len(anchors)
+    assert all(t.summary.endswith((".", "!", "?")) for t in TERMS)
+    bpe = next(t for t in TERMS if t.anchor == "byte-pair-encoding-bpe")
+    assert bpe.words == ("Byte-pair encoding", "BPE")
+
+
+def test_only_the_first_use_is_linked_and_plurals_count():
+    out, linked = _link("<p>A token, then tokens.</p><p>Two logits and a logit.</p>")
+    assert out.count('href="../glossary/#token"') == 1
+    assert '>token</a>, then tokens.' in out
+    assert '>logits</a> and a logit.' in out
+    assert linked == ["token", "logit"]
+
+
+def test_code_math_headings_and_links_are_left_alone():
+    html = ('<h2>Token</h2><p><code>token</code> <span class="arithmatex">\\(token\\)</span> '
+            '<a href="x">token</a></p><div class="highlight"><pre><span>token</span></pre></div>'
+            '<p class="admonition-title">token</p><pre class="mermaid">token</pre>')
+    out, linked = _link(html)
+    assert out == html and linked == []
+    out, linked = _link(html + "<p>Here: a token.</p>")
+    assert linked == ["token"] and out.endswith('a <a class="llm-guide-term" href="../glossary/#token" '
+                                                f'title="{TERMS[[t.anchor for t in TERMS].index("token")].summary}">'
+                                                'token</a>.</p>')
+
+
+def test_the_longest_name_wins_and_acronyms_match_exactly():
+    out, linked = _link("<p>Multi-head attention uses heads. bpe is not BPE.</p>")
+    assert linked[:2] == ["multi-head-attention", "head"]
+    assert ">Multi-head attention</a>" in out and ">heads</a>" in out
+    assert "bpe is not <a" in out and ">BPE</a>" in out
+
+
+def test_unclosed_elements_do_not_hide_the_rest_of_the_page():
+    out, linked = _link("<p>An <code>x</p><p>embedding.</p>")
+    assert linked == ["embedding"]
+
+
+def test_each_chapter_links_its_terms_to_entries_that_exist(built_site):
+    site, _ = built_site
+    glossary = (site / "glossary" / "index.html").read_text(encoding="utf-8")
+    ids = set(re.findall(r'<dt id="([^"]+)"', glossary))
+    assert ids == {t.anchor for t in TERMS}
+    used_somewhere: set[str] = set()
+    for chapter in CHAPTERS:
+        page = (site / chapter / "index.html").read_text(encoding="utf-8")
+        anchors = re.findall(r'class="llm-guide-term" href="\.\./glossary/#([^"]+)"', page)
+        assert len(anchors) >= 5, f"{chapter}: only {len(anchors)} glossary links"
+        assert len(anchors) == len(set(anchors)), f"{chapter}: a term is linked twice"
+        assert set(anchors) <= ids
+        used_somewhere |= set(anchors)
+    unused = {t.anchor for t in TERMS} - used_somewhere
+    assert not unused, f"glossary terms no chapter uses (reword, or drop them): {sorted(unused)}"
+
+
+def test_a_term_link_shows_the_entrys_first_sentence_as_its_tooltip(built_site):
+    """The tooltip is the entry's first sentence, so a reader need not leave the page."""
+    site, _ = built_site
+    page = (site / "attention" / "index.html").read_text(encoding="utf-8")
+    m = re.search(r'<a class="llm-guide-term" href="\.\./glossary/#softmax" title="([^"]+)"', page)
+    assert m and m.group(1) == next(t.summary for t in TERMS if t.anchor == "softmax")
+
+
+def test_chapter_list_matches_the_nav():
+    nav = (Path(DOCS).parent / "mkdocs.yml").read_text(encoding="utf-8")
+    numbered = re.findall(r'- "\d+\. [^"]+": ([\w-]+)\.md', nav)
+    assert numbered == CHAPTERS

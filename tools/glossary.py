@@ -1,0 +1,152 @@
+"""Glossary links: the first use of each glossary term on a chapter page links to its entry.
+
+``docs/glossary.md`` is a definition list (``Term`` then ``:   definition``). From it,
+``read_glossary`` gets each term, the words that count as a use of it ("Byte-pair encoding
+(BPE)" is used as "byte-pair encoding" or "BPE"; "Query, key, value" as "query", "key" or
+"value"; plurals count) and its first sentence, which becomes the link's tooltip.
+
+``link_first_uses`` then walks a page's HTML and wraps the first use of each term in
+running text (never inside code, math, headings, links, diagrams or admonition titles)
+in a link to ``glossary/#<anchor>``. The MkDocs hook (``tools/mkdocs_hooks.py``) calls it
+for every numbered chapter and gives the glossary's ``<dt>`` elements those anchors.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from markdown.extensions.toc import slugify
+
+
+@dataclass(frozen=True)
+class Term:
+    name: str          # as the glossary writes it: "Byte-pair encoding (BPE)"
+    anchor: str        # "byte-pair-encoding-bpe"
+    words: tuple[str, ...]  # what counts as a use: ("byte-pair encoding", "BPE")
+    summary: str       # the definition's first sentence, plain text
+
+
+def read_glossary(path: Path) -> list[Term]:
+    """The terms of a definition-list glossary page, in page order."""
+    text = path.read_text(encoding="utf-8")
+    terms = []
+    for name, body in re.findall(r"^(\S[^\n]*)\n:   ([^\n]+(?:\n    [^\n]+)*)", text, flags=re.M):
+        definition = " ".join(line.strip() for line in body.split("\n"))
+        terms.append(Term(name=name.strip(), anchor=term_anchor(name), words=_words(name),
+                          summary=_first_sentence(_plain(definition))))
+    return terms
+
+
+def term_anchor(name: str) -> str:
+    return slugify(name.strip(), "-")
+
+
+# Names whose parts are too common as plain words to count as a use on their own, and
+# names the chapters write differently.
+_WORDS = {
+    "Query, key, value": ("query", "queries", "queries, keys and values"),
+    "Layer normalization": ("layer normalization", "LayerNorm"),
+    "Greedy decoding": ("greedy decoding", "greedy"),
+    "Top-k sampling": ("top-k sampling", "top-k"),
+    "Top-p sampling": ("top-p sampling", "top-p"),
+    "Few-shot prompt": ("few-shot prompt", "few-shot"),
+}
+
+
+def _words(name: str) -> tuple[str, ...]:
+    if name in _WORDS:
+        return _WORDS[name]
+    words = []
+    for part in re.split(r",\s*|\s*\(|\)", name):
+        part = part.strip()
+        if part:
+            words.append(part)
+    return tuple(words)
+
+
+def _plain(markdown: str) -> str:
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", markdown)  # links -> their text
+    text = re.sub(r"[*`]", "", text)
+    text = re.sub(r"\\\(|\\\)", "", text)  # math delimiters
+    return re.sub(r"\\([a-zA-Z]+)", r"\1", text)  # \max -> max
+
+
+def _first_sentence(text: str) -> str:
+    m = re.match(r"(.+?[.!?])(\s|$)", text)
+    return (m.group(1) if m else text).strip()
+
+
+def _pattern(word: str) -> re.Pattern:
+    """A use of ``word``: whole words, any case for ordinary words, plural allowed.
+
+    All-caps or mixed-case names (BPE, LoRA, GELU, AdamW) must match exactly; a lower-case
+    ``safetensors`` too, since it is a library's name.
+    """
+    exact = word != word.lower() and word[1:] != word[1:].lower() or word == "safetensors"
+    body = re.escape(word) if exact else re.escape(word[0].lower()) + re.escape(word[1:].lower())
+    flags = 0 if exact else re.IGNORECASE
+    return re.compile(rf"(?<![\w-])({body}(?:e?s)?)(?![\w-])", flags)
+
+
+# Elements whose text is never linked: code, math, headings, links, diagrams, scripts.
+_SKIP_TAGS = {"a", "code", "pre", "kbd", "script", "style", "svg", "button", "summary", "title",
+              "h1", "h2", "h3", "h4", "h5", "h6", "dt", "th", "label"}
+_SKIP_CLASSES = ("arithmatex", "admonition-title", "mermaid", "highlight", "md-button", "llm-guide-notebook-buttons")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)([^>]*)>|<!--.*?-->", re.S)
+
+
+def link_first_uses(content: str, terms: list[Term], glossary_href: str) -> tuple[str, list[str]]:
+    """Link the first use of each term in ``content`` (HTML); return it and the anchors linked."""
+    pending = {t.anchor: (t, [_pattern(w) for w in t.words]) for t in terms}
+    open_elements: list[tuple[str, bool]] = []  # (name, is its text off limits?)
+    out: list[str] = []
+    linked: list[str] = []
+    pos = 0
+    for m in _TAG.finditer(content + "<!---->"):  # the sentinel flushes the text after the last tag
+        text = content[pos:m.start()]
+        if text and not any(skip for _, skip in open_elements):
+            text = _link_text(text, pending, linked, glossary_href)
+        out.append(text)
+        out.append(m.group(0) if m.start() < len(content) else "")
+        pos = m.end()
+        if m.group(0).startswith("<!--"):
+            continue
+        closing, name, attrs = m.group(1), m.group(2).lower(), m.group(3)
+        if name in _VOID or attrs.rstrip().endswith("/"):
+            continue
+        if closing:
+            # Pop to the matching element (tolerates HTML that leaves some elements open).
+            if any(opened == name for opened, _ in open_elements):
+                while open_elements.pop()[0] != name:
+                    pass
+        else:
+            classes = re.search(r'class="([^"]*)"', attrs)
+            skip = name in _SKIP_TAGS or bool(classes and any(c in classes.group(1) for c in _SKIP_CLASSES))
+            open_elements.append((name, skip))
+    return "".join(out), linked
+
+
+def _link_text(text: str, pending: dict, linked: list[str], href: str) -> str:
+    """Link, in one run of text, the first use of each pending term (uses never overlap)."""
+    found = []
+    for anchor, (term, regexes) in pending.items():
+        matches = [m for m in (r.search(text) for r in regexes) if m]
+        if matches:
+            first = min(matches, key=lambda m: (m.start(), -m.end()))
+            found.append((first.start(), -first.end(), first, term))
+    chosen, end = [], -1
+    for start, _, m, term in sorted(found, key=lambda f: f[:2]):
+        if start >= end:  # "multi-head attention" wins over the "head" and "attention" inside it
+            chosen.append((m, term))
+            end = m.end()
+    linked.extend(term.anchor for _, term in chosen)
+    for m, term in reversed(chosen):  # from the end, so earlier offsets stay valid
+        del pending[term.anchor]
+        link = (f'<a class="llm-guide-term" href="{href}#{term.anchor}" '
+                f'title="{html.escape(term.summary, quote=True)}">{m.group(1)}</a>')
+        text = text[:m.start()] + link + text[m.end():]
+    return text
