@@ -88,11 +88,18 @@ def run(*args: str) -> int:
     return subprocess.run([str(PYTHON), *args], cwd=ROOT, env=_env()).returncode
 
 
+def _workers() -> list[str]:
+    """pytest-xdist options: a worker per core (at most 4); each file (so each page's blocks)
+    stays on one worker, in the order tests/conftest.py sorts them (longest first)."""
+    n = min(4, os.cpu_count() or 1)
+    return ["-n", str(n), "--dist", "loadfile", "--no-loadscope-reorder"] if n > 1 else []
+
+
 def main(argv: list[str]) -> int:
     commands = {
         "serve": lambda extra: run("-m", "mkdocs", "serve", *extra),
         "build": lambda extra: run("-m", "mkdocs", "build", "--strict", *extra),
-        "test": lambda extra: ensure_chromium() or run("-m", "pytest", *extra),
+        "test": lambda extra: ensure_chromium() or run("-m", "pytest", *_workers(), *extra),
         "refresh": lambda extra: run("-m", "pytest", "docs", "--update-docs", "-q", *extra),
     }
     if not argv or argv[0] not in commands:

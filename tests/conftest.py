@@ -13,20 +13,56 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def pytest_configure(config):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Two workers on two cores: one thread each (and for the kernels and subprocesses
+        # they start), rather than four threads fighting over two cores. Outputs do not
+        # depend on it: the pages print the same with one thread or two.
+        os.environ["OMP_NUM_THREADS"] = "1"
+        import torch
+
+        torch.set_num_threads(1)
     config.addinivalue_line(
         "markers", "browser: drives headless Chromium through the built site (needs /usr/bin/chromium)"
     )
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> tuple[Path, str]:
-    """``mkdocs build --strict`` into a scratch folder once per session: (site dir, build log)."""
-    site = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=REPO, env=env, capture_output=True, text=True,
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, f"mkdocs build --strict failed:\n{log}"
+def built_site(tmp_path_factory, request) -> tuple[Path, str]:
+    """``mkdocs build --strict`` into a scratch folder once per test run: (site dir, build log).
+
+    Under pytest-xdist (``python3 dev.py test`` runs two workers) the workers share one build:
+    the first to get here builds into the run's common temporary folder while the other waits.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    root = tmp_path_factory.getbasetemp()
+    if worker:
+        root = root.parent  # .../pytest-N/ holds every worker's folder for this run only
+    site, log_file, status = root / "site", root / "site-build.log", root / "site-build.status"
+    from filelock import FileLock
+
+    with FileLock(str(root / "site-build.lock")):
+        if not status.exists():
+            env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+            result = subprocess.run(
+                [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+                cwd=REPO, env=env, capture_output=True, text=True,
+            )
+            log_file.write_text(result.stdout + result.stderr, encoding="utf-8")
+            status.write_text(str(result.returncode), encoding="utf-8")
+    log = log_file.read_text(encoding="utf-8")
+    assert status.read_text(encoding="utf-8") == "0", f"mkdocs build --strict failed:\n{log}"
     return site, log
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Longest first: the browser tests, then the pages (a Jupyter kernel each), then the rest.
+
+    Under pytest-xdist (run with ``--no-loadscope-reorder``, which keeps this order) a worker
+    that starts the minute-long browser walk last leaves the other core idle at the end.
+    """
+    def cost(item) -> int:
+        if item.path.name == "test_browser.py":
+            return 0
+        return 1 if item.path.suffix == ".md" else 2
+
+    items.sort(key=cost)  # stable: within each kind, the collected order

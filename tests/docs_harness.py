@@ -8,8 +8,11 @@ pytest-markdown-docs. It adds what that plugin lacks, and what the guide promise
   the same lines the site renders.
 * **Fences inside admonitions (``!!!``, ``???``) and content tabs (``===``) run**:
   their bodies are un-indented (line numbers unchanged) before parsing.
-* **A page is one Python session.** Blocks run top to bottom in one namespace, as
-  a reader pasting them into a prompt (or running the chapter notebook) would.
+* **A page is its notebook, run in a fresh Jupyter kernel.** The blocks are the code
+  cells of the chapter notebook the site offers (``tools/notebooks.py``); they run top to
+  bottom through nbclient in one kernel per page, started in an empty folder with nothing
+  imported or seeded, as a reader's notebook starts. So the doc tests and the notebook
+  tests are one run, and a page cannot lean on state the harness set up.
   Running a single block with ``-k`` replays the blocks above it first.
 * **Printed output is checked.** A ```` ```text title="Output" ```` fence right
   after a python fence must equal what that block prints; a block that prints with
@@ -25,15 +28,11 @@ of failing (``python3 dev.py refresh`` runs it).
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import io
 import os
-import random
 import re
 import shutil
 import tempfile
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,66 +69,90 @@ class BlockFailure(Exception):
     """A block ran, but what it printed or drew is not what the page shows."""
 
 
-def _numpy_print_defaults() -> dict[str, Any]:
-    import numpy as np
-
-    return dict(np.get_printoptions())
+CELL_TIMEOUT = 600  # seconds; a block runs in well under a second, a training run in seconds
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-_NUMPY_PRINT_DEFAULTS = _numpy_print_defaults()
+class BlockRaised(Exception):
+    """A block raised in the page's kernel; ``ename``, ``evalue`` and the traceback lines."""
+
+    def __init__(self, block: Block, ename: str, evalue: str, traceback_lines: list[str]) -> None:
+        super().__init__(f"{ename}: {evalue}")
+        self.block = block
+        self.ename = ename
+        self.evalue = evalue
+        self.traceback = ANSI.sub("", "\n".join(traceback_lines))
+
+
+def page_notebook(page: Page):
+    """The notebook a page's blocks run in: the chapter notebook the site offers for pages
+    under docs/ (tools.notebooks), or a bare one of the blocks for other pages (the
+    harness's own tests)."""
+    import nbformat
+
+    if DOCS in page.path.parents:
+        from tools.notebooks import page_to_notebook
+
+        return page_to_notebook(page.path)
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(b.code.rstrip("\n")) for b in page.blocks])
 
 
 @dataclass
 class Session:
-    """The state of one page being run top to bottom."""
+    """One page being run top to bottom: its notebook, in a fresh Jupyter kernel.
+
+    The kernel starts in an empty scratch folder with nothing imported and nothing seeded,
+    exactly as a reader's fresh notebook does; so running the docs is running the chapter
+    notebooks, and a page whose output depends on unseeded randomness fails here.
+    """
 
     page: Page
-    namespace: dict[str, Any] = field(default_factory=dict)
     workdir: Path | None = None
+    client: Any = None
+    cells: list = field(default_factory=list)
     next_index: int = 0
     failed_line: int | None = None
-    outputs: dict[int, str] = field(default_factory=dict)
     figures: dict[int, list[Path]] = field(default_factory=dict)
 
     def start(self) -> None:
-        import numpy as np
-        import torch
+        from nbclient import NotebookClient
 
         self.workdir = Path(tempfile.mkdtemp(prefix="llm-guide-page-"))
-        self.namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-        # A fresh interpreter's state (67280421310721 is torch's default seed) and fixed
-        # seeds for the others, so a page's output never depends on the pages before it.
-        torch.manual_seed(67280421310721)
-        np.random.seed(0)
-        random.seed(0)
-        # A page may change global print and dtype settings; the next page must not see them.
-        torch.set_printoptions(profile="default", sci_mode=None)
-        np.set_printoptions(**_NUMPY_PRINT_DEFAULTS)
-        torch.set_default_dtype(torch.float32)
-        import matplotlib.pyplot as plt
-
-        plt.close("all")
+        nb = page_notebook(self.page)
+        self.cells = [(i, cell) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+        if len(self.cells) != len(self.page.blocks):
+            raise AssertionError(f"{_rel(self.page.path)}: the notebook has {len(self.cells)} code cells "
+                                 f"for {len(self.page.blocks)} blocks")
+        self.client = NotebookClient(
+            nb, kernel_name="python3", timeout=CELL_TIMEOUT, allow_errors=True,
+            # Only the kernel application's own log (its notice about TCP on localhost); the
+            # code's warnings still arrive as its stderr.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            resources={"metadata": {"path": str(self.workdir)}},  # the kernel's working directory
+        )
+        self.client.km = self.client.create_kernel_manager()
+        self.client.start_new_kernel()
+        self.client.start_new_kernel_client()
 
     def run(self, block: Block) -> str:
-        """Execute one block in the page's namespace; return what it printed."""
-        # Line k of the code is line k of this "file"; ``origins`` maps it to the page or include.
-        compiled = compile(block.code, _code_name(block), "exec", dont_inherit=True)
+        """Execute one block's cell in the page's kernel; return what it printed (stdout)."""
+        index, cell = self.cells[block.index]
+        if cell.source != block.code.rstrip("\n"):
+            raise AssertionError(f"{_rel(self.page.path)}:{block.fence_line}: the notebook cell is not the block")
         before = _snapshot(self.workdir)
-        buffer = io.StringIO()
-        cwd = os.getcwd()
-        os.chdir(self.workdir)
-        try:
-            with contextlib.redirect_stdout(buffer):
-                exec(compiled, self.namespace)
-        finally:
-            os.chdir(cwd)
+        cell.outputs = []
+        self.client.execute_cell(cell, index)
         after = _snapshot(self.workdir)
         self.figures[block.index] = sorted(p for p, m in after.items() if before.get(p) != m)
-        return buffer.getvalue()
+        for output in cell.outputs:
+            if output.output_type == "error":
+                raise BlockRaised(block, output.ename, output.evalue, output.traceback)
+        return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
 
-
-def _code_name(block: Block) -> str:
-    return f"<{_rel(block.page)} block at line {block.fence_line}>"
+    def close(self) -> None:
+        if self.client is not None and self.client.km is not None:
+            self.client._cleanup_kernel()
+        self.client = None
 
 
 def _snapshot(directory: Path) -> dict[Path, float]:
@@ -161,6 +184,8 @@ class Harness:
         block = next(b for b in page.blocks if b.fence_line == fence_line)
         session = self.sessions.get(page.path)
         if session is None or session.next_index > block.index:
+            if session is not None:
+                session.close()
             session = Session(page)
             session.start()
             self.sessions[page.path] = session
@@ -176,14 +201,18 @@ class Harness:
                 session.run(earlier)
             except BaseException:
                 session.failed_line = earlier.fence_line
+                session.close()
                 raise
             session.next_index += 1
         try:
             printed = session.run(block)
         except BaseException:
             session.failed_line = block.fence_line
+            session.close()
             raise
         session.next_index += 1
+        if session.next_index == len(page.blocks):
+            session.close()  # the page is done: free its kernel
         self.check_output(block, printed)
         self.check_figures(block, session.figures.get(block.index, []))
 
@@ -353,21 +382,35 @@ class GuideRunner(_Runner):
         block = next(b for b in page.blocks if b.fence_line == test.start_line)
         if isinstance(excinfo.value, BlockFailure):
             return f"{_rel(page.path)}:{block.fence_line}: {excinfo.value}"
-        name = _code_name(block)
+        if not isinstance(excinfo.value, BlockRaised):
+            return f"{_rel(page.path)}:{block.fence_line}: {excinfo.exconly()}"
+        # The kernel's traceback, with each line of the cell named by where it is on the page
+        # (or in the snippet file it was included from).
         lines = []
         failing: Origin | None = None
-        for frame in traceback.extract_tb(excinfo.tb):
-            if frame.filename == name:
-                origin = block.origins[frame.lineno - 1]
+        frames = re.findall(r"^(?:Cell In\[\d+\], line (\d+)(?:, in (.+))?|File (.+):(\d+), in (.+))$",
+                            excinfo.value.traceback, flags=re.M)
+        for cell_line, cell_fn, file, file_line, file_fn in frames:
+            if cell_line:
+                origin = block.origins[int(cell_line) - 1]
                 failing = origin
-                code = block.code.split("\n")[frame.lineno - 1].strip()
-                lines.append(f"  {origin.describe()}, in {frame.name}\n    {code}")
-            elif failing is not None or "llm_guide" in frame.filename:
-                lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line}')
+                code = block.code.split("\n")[int(cell_line) - 1].strip()
+                lines.append(f"  {origin.describe()}, in {cell_fn or '<page>'}\n    {code}")
+            elif failing is not None or "llm_guide" in file:
+                code = _source_line(Path(file), int(file_line))
+                lines.append(f'  File "{file}", line {file_line}, in {file_fn}\n    {code}')
         header = f"{_rel(page.path)}:{block.fence_line}: the python block starting here raised"
         if failing is not None:
             header += f"\n  at {failing.describe()}"
-        return f"{header}\nTraceback (most recent call last):\n" + "\n".join(lines) + f"\n{excinfo.exconly()}"
+        exc = excinfo.value
+        return f"{header}\nTraceback (most recent call last):\n" + "\n".join(lines) + f"\n{exc.ename}: {exc.evalue}"
+
+
+def _source_line(path: Path, lineno: int) -> str:
+    try:
+        return path.read_text(encoding="utf-8").split("\n")[lineno - 1].strip()
+    except (OSError, IndexError):
+        return ""
 
 
 def pytest_addoption(parser) -> None:
@@ -399,6 +442,9 @@ def pytest_markdown_docs_markdown_it():
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
+    if _HARNESS is not None:
+        for page_session in _HARNESS.sessions.values():
+            page_session.close()  # pages stopped early (-x, a failure, -k): their kernels
     if _HARNESS is not None and _HARNESS.update:
         changed = _HARNESS.write_updates()
         if changed:

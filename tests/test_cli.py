@@ -1,4 +1,10 @@
-"""The command line, run as a reader runs it: ``python -m llm_guide ...`` in a subprocess."""
+"""The command line.
+
+Each subcommand runs at least once as a reader runs it, ``python -m llm_guide ...`` in a
+subprocess (exit status, stdout, stderr). The error cases call the same ``main(argv)``
+in-process: same code path and messages, without paying two seconds of ``import torch``
+for each.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,15 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "llm_guide", *args], capture_output=True, text=True, cwd=cwd, timeout=300
     )
+
+
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
+    """``llm-guide *args`` in this process: (exit status, stdout, stderr)."""
+    from llm_guide.__main__ import main
+
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def test_help_runs_without_importing_torch():
@@ -36,11 +51,11 @@ def test_help_of_each_subcommand(command, capsys):
     assert out.startswith(f"usage: llm-guide {command}") and out.count("\n") > 3
 
 
-def test_params_counts_gpt2_small_and_the_seed_tinygpt():
+def test_params_counts_gpt2_small_and_the_seed_tinygpt(capsys):
     out = cli("params", "--preset", "gpt2").stdout
     assert out.strip().splitlines()[-1].split() == ["total", "124,439,808"]
-    out = cli("params", "--preset", "tiny-gpt").stdout
-    assert out.strip().splitlines()[-1].split() == ["total", "2,453"]
+    code, out, _ = run_main(capsys, "params", "--preset", "tiny-gpt")
+    assert code == 0 and out.strip().splitlines()[-1].split() == ["total", "2,453"]
 
 
 def test_params_refuses_sizes_that_do_not_divide():
@@ -61,32 +76,30 @@ def test_tokenize_with_cl100k_matches_tiktoken():
 
 
 @pytest.mark.parametrize("kind, n", [("char", 5), ("bytes", 6), ("word", 2)])
-def test_tokenize_other_tokenizers(kind, n):
-    out = cli("tokenize", "hé lo" if kind != "word" else "hello world", "--tokenizer", kind).stdout
-    assert out.startswith(f"{n} tokens: ")
+def test_tokenize_other_tokenizers(kind, n, capsys):
+    code, out, _ = run_main(capsys, "tokenize", "hé lo" if kind != "word" else "hello world", "--tokenizer", kind)
+    assert code == 0 and out.startswith(f"{n} tokens: ")
 
 
-def test_train_refuses_a_missing_file_and_an_empty_text(tmp_path):
-    result = cli("train", "--text", str(tmp_path / "nope.txt"))
-    assert result.returncode == 2 and "no such text file" in result.stderr
+def test_train_refuses_a_missing_file_and_an_empty_text(tmp_path, capsys):
+    code, _, err = run_main(capsys, "train", "--text", str(tmp_path / "nope.txt"))
+    assert code == 2 and "no such text file" in err
     empty = tmp_path / "empty.txt"
     empty.write_text("  \n")
-    result = cli("train", "--text", str(empty))
-    assert result.returncode == 2 and "is empty" in result.stderr
-    assert "Traceback" not in result.stderr
+    code, _, err = run_main(capsys, "train", "--text", str(empty))
+    assert code == 2 and "is empty" in err
 
 
-def test_generate_refuses_a_missing_or_unreadable_checkpoint(tmp_path):
-    result = cli("generate", str(tmp_path / "missing.safetensors"))
-    assert result.returncode == 2 and "no such checkpoint" in result.stderr
+def test_generate_refuses_a_missing_or_unreadable_checkpoint(tmp_path, capsys):
+    code, _, err = run_main(capsys, "generate", str(tmp_path / "missing.safetensors"))
+    assert code == 2 and "no such checkpoint" in err
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"this is not a safetensors file")
-    result = cli("generate", str(junk))
-    assert result.returncode == 2 and "cannot read" in result.stderr
-    assert "Traceback" not in result.stderr
+    code, _, err = run_main(capsys, "generate", str(junk))
+    assert code == 2 and "cannot read" in err
 
 
-def test_train_then_generate(tmp_path):
+def test_train_then_generate(tmp_path, capsys):
     text = tmp_path / "rhyme.txt"
     text.write_text("mary had a little lamb, its fleece was white as snow.\n" * 40)
     out = tmp_path / "m.safetensors"
@@ -95,11 +108,11 @@ def test_train_then_generate(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "val loss" in result.stdout and out.is_file()
     first = cli("generate", str(out), "--prompt", "mary", "--tokens", "30", "--seed", "1")
-    again = cli("generate", str(out), "--prompt", "mary", "--tokens", "30", "--seed", "1")
     assert first.returncode == 0, first.stderr
-    assert first.stdout == again.stdout and first.stdout.startswith("mary")
-    assert len(first.stdout.rstrip("\n")) == 34
-    bad = cli("generate", str(out), "--prompt", "MARY")  # capitals are not in this vocabulary
-    assert bad.returncode == 2 and "'M'" in bad.stderr
-    bad = cli("generate", str(out), "--temperature", "0")
-    assert bad.returncode == 2 and "temperature" in bad.stderr
+    assert first.stdout.startswith("mary") and len(first.stdout.rstrip("\n")) == 34
+    code, again, _ = run_main(capsys, "generate", str(out), "--prompt", "mary", "--tokens", "30", "--seed", "1")
+    assert code == 0 and again == first.stdout  # the same seed, the same text, in any process
+    code, _, err = run_main(capsys, "generate", str(out), "--prompt", "MARY")  # no capitals in this vocabulary
+    assert code == 2 and "'M'" in err
+    code, _, err = run_main(capsys, "generate", str(out), "--temperature", "0")
+    assert code == 2 and "temperature" in err

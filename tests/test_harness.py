@@ -9,6 +9,7 @@ import pytest
 
 from tests.docs_harness import (
     BlockFailure,
+    BlockRaised,
     GuideRunner,
     Harness,
     figures_match,
@@ -115,7 +116,7 @@ def test_a_broken_include_names_the_snippet_file_and_line(tmp_path):
         """)
     h = Harness(update=False)
     block = h.page(path).blocks[0]
-    with pytest.raises(RuntimeError) as excinfo:
+    with pytest.raises(BlockRaised, match="RuntimeError") as excinfo:
         h.run_block(path, block.fence_line)
 
     class _Test:

@@ -3,21 +3,16 @@
 * Its code cells are exactly the blocks the doc tests run (same number, same text), and
   the outputs attached to them are the page's output fences.
 * It runs top to bottom in a fresh Jupyter kernel (ipykernel, from this environment) in
-  an empty folder, with no error, and prints what the page shows.
+  an empty folder, with no error, and prints what the page shows: the doc-test harness
+  runs every page this way, so that part is ``pytest docs``.
 * The notebook the built site offers for download is valid nbformat and is the same
   notebook, byte for byte; the chapter page links to it and to its rendered page, and
   nothing on the notebook pages is loaded from another host.
-
-The notebooks run two at a time, each in its own kernel.
 """
 
 from __future__ import annotations
 
 import re
-import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -27,8 +22,6 @@ from tests.docs_harness import DOCS, normalise, read_page
 from tools.notebooks import notebook_json, notebook_stem, page_to_notebook, pages_with_code
 
 PAGES = pages_with_code()
-CELL_TIMEOUT = 600  # seconds; a page's blocks each run in well under a second, training in seconds
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _id(page: Path) -> str:
@@ -76,78 +69,25 @@ def test_prose_is_converted_for_jupyter():
 
 
 # ----------------------------------------------------------------------------------
-# The notebook runs
+# The notebook runs: that is the doc tests
 # ----------------------------------------------------------------------------------
-@dataclass
-class Run:
-    nb: nbformat.NotebookNode
-    seconds: float
-    error: BaseException | None = None
+# The doc-test harness (tests/docs_harness.py) runs each page *as its notebook*: the code
+# cells of page_to_notebook(page), through nbclient, in a fresh Jupyter kernel started in an
+# empty folder, and checks every cell's printed output against the page. So `pytest docs`
+# is the notebook test; running the notebooks a second time here would double the work.
+def test_the_doc_tests_run_each_page_as_its_notebook_in_a_kernel():
+    from tests.docs_harness import Session, page_notebook
 
-
-def _execute(page: Path) -> Run:
-    from nbclient import NotebookClient
-
-    nb = page_to_notebook(page)
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="llm-guide-notebook-") as workdir:
-        client = NotebookClient(
-            nb,
-            kernel_name="python3",  # ipykernel's spec; "python" in it is this interpreter
-            timeout=CELL_TIMEOUT,
-            allow_errors=False,
-            resources={"metadata": {"path": workdir}},  # the kernel's working directory
-        )
-        try:
-            client.execute()
-        except BaseException as error:  # noqa: BLE001  (reported per page below)
-            return Run(nb, time.perf_counter() - start, error)
-    return Run(nb, time.perf_counter() - start)
-
-
-@pytest.fixture(scope="module")
-def runs() -> dict[Path, Run]:
-    """Every notebook, executed two at a time (each in its own kernel)."""
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip(PAGES, pool.map(_execute, PAGES)))
-    total = time.perf_counter() - start
-    print(f"\nexecuted {len(PAGES)} notebooks in {total:.1f} s: "
-          + ", ".join(f"{_id(p)} {r.seconds:.1f} s" for p, r in results.items()))
-    return results
-
-
-@pytest.mark.parametrize("page", PAGES, ids=_id)
-def test_notebook_runs_without_errors(page, runs):
-    run = runs[page]
-    blocks = read_page(page).blocks
-    for n, cell in enumerate(_code_cells(run.nb)):
-        for output in cell.get("outputs", []):
-            if output.output_type == "error":
-                traceback = ANSI.sub("", "\n".join(output.traceback))
-                pytest.fail(
-                    f"{_id(page)}: the notebook's code cell {n + 1} (the block at "
-                    f"{_id(page)}:{blocks[n].fence_line}) raised {output.ename}: {output.evalue}\n{traceback}",
-                    pytrace=False,
-                )
-    if run.error is not None:
-        pytest.fail(f"{_id(page)}: the notebook did not run: {type(run.error).__name__}: {run.error}", pytrace=False)
-
-
-@pytest.mark.parametrize("page", PAGES, ids=_id)
-def test_notebook_prints_what_the_page_shows(page, runs):
-    """A fresh kernel has none of the harness's set-up (it seeds NumPy and ``random``),
-    so a block whose output is random must seed itself, as CONTRIBUTING.md asks."""
-    run = runs[page]
-    if run.error is not None:
-        pytest.skip("the notebook did not run (see test_notebook_runs_without_errors)")
-    for cell, block in zip(_code_cells(run.nb), read_page(page).blocks):
-        printed = "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
-        assert normalise(printed) == normalise(block.expected or ""), (
-            f"{_id(page)}:{block.fence_line}: run as a notebook, this block prints something else than "
-            f"the page shows (seed it explicitly if its output is random).\n"
-            f"page:\n{block.expected}\nnotebook:\n{printed}"
-        )
+    page = read_page(DOCS / "vocabulary.md")
+    assert page_notebook(page) == page_to_notebook(DOCS / "vocabulary.md")
+    session = Session(page)
+    session.start()
+    try:
+        printed = session.run(page.blocks[0])
+        assert session.client.km.has_kernel  # a kernel process of its own, not this one
+    finally:
+        session.close()
+    assert normalise(printed) == normalise(page.blocks[0].expected or "")
 
 
 # ----------------------------------------------------------------------------------
