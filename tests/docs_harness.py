@@ -76,9 +76,11 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 class BlockRaised(Exception):
     """A block raised in the page's kernel; ``ename``, ``evalue`` and the traceback lines."""
 
-    def __init__(self, block: Block, ename: str, evalue: str, traceback_lines: list[str]) -> None:
+    def __init__(self, block: Block, ename: str, evalue: str, traceback_lines: list[str],
+                 cells: dict[int, Block]) -> None:
         super().__init__(f"{ename}: {evalue}")
         self.block = block
+        self.cells = cells  # execution count (IPython's "In [n]") -> the block run as that cell
         self.ename = ename
         self.evalue = evalue
         self.traceback = ANSI.sub("", "\n".join(traceback_lines))
@@ -113,6 +115,7 @@ class Session:
     next_index: int = 0
     failed_line: int | None = None
     figures: dict[int, list[Path]] = field(default_factory=dict)
+    executed: dict[int, Block] = field(default_factory=dict)  # execution count -> block
 
     def start(self) -> None:
         from nbclient import NotebookClient
@@ -142,11 +145,12 @@ class Session:
         before = _snapshot(self.workdir)
         cell.outputs = []
         self.client.execute_cell(cell, index)
+        self.executed[cell.execution_count] = block
         after = _snapshot(self.workdir)
         self.figures[block.index] = sorted(p for p, m in after.items() if before.get(p) != m)
         for output in cell.outputs:
             if output.output_type == "error":
-                raise BlockRaised(block, output.ename, output.evalue, output.traceback)
+                raise BlockRaised(block, output.ename, output.evalue, output.traceback, dict(self.executed))
         return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
 
     def close(self) -> None:
@@ -388,13 +392,15 @@ class GuideRunner(_Runner):
         # (or in the snippet file it was included from).
         lines = []
         failing: Origin | None = None
-        frames = re.findall(r"^(?:Cell In\[\d+\], line (\d+)(?:, in (.+))?|File (.+):(\d+), in (.+))$",
+        frames = re.findall(r"^(?:Cell In\[(\d+)\], line (\d+)(?:, in (.+))?|File (.+):(\d+), in (.+))$",
                             excinfo.value.traceback, flags=re.M)
-        for cell_line, cell_fn, file, file_line, file_fn in frames:
+        for count, cell_line, cell_fn, file, file_line, file_fn in frames:
             if cell_line:
-                origin = block.origins[int(cell_line) - 1]
+                # A frame in this block, or in a function an earlier block of the page defined.
+                source = excinfo.value.cells.get(int(count), block)
+                origin = source.origins[int(cell_line) - 1]
                 failing = origin
-                code = block.code.split("\n")[int(cell_line) - 1].strip()
+                code = source.code.split("\n")[int(cell_line) - 1].strip()
                 lines.append(f"  {origin.describe()}, in {cell_fn or '<page>'}\n    {code}")
             elif failing is not None or "llm_guide" in file:
                 code = _source_line(Path(file), int(file_line))

@@ -119,6 +119,13 @@ def test_a_broken_include_names_the_snippet_file_and_line(tmp_path):
     with pytest.raises(BlockRaised, match="RuntimeError") as excinfo:
         h.run_block(path, block.fence_line)
 
+    report = _report(h, path, block, excinfo)
+    assert "page.md:2" in report
+    assert "tests/fixtures/raising_snippet.py, line 7 (included at the page's line 3)" in report
+    assert "page.md, line 4" in report  # the call site on the page
+
+
+def _report(h: Harness, path: Path, block, excinfo) -> str:
     class _Test:
         source_path = path
         start_line = block.fence_line
@@ -127,12 +134,31 @@ def test_a_broken_include_names_the_snippet_file_and_line(tmp_path):
 
     saved, dh._HARNESS = dh._HARNESS, h
     try:
-        report = GuideRunner().repr_failure(_Test, excinfo)
+        return GuideRunner().repr_failure(_Test, excinfo)
     finally:
         dh._HARNESS = saved
-    assert "page.md:2" in report
-    assert "tests/fixtures/raising_snippet.py, line 7 (included at the page's line 3)" in report
-    assert "page.md, line 4" in report  # the call site on the page
+
+
+def test_a_failure_in_a_function_an_earlier_block_defined_names_that_line(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        def halve(n):
+            return n // 0
+        '''
+
+        '''python
+        halve(4)
+        '''
+        """)
+    h = Harness(update=False)
+    first, second = h.page(path).blocks
+    h.run_block(path, first.fence_line)
+    with pytest.raises(BlockRaised, match="ZeroDivisionError") as excinfo:
+        h.run_block(path, second.fence_line)
+    report = _report(h, path, second, excinfo)
+    assert "page.md:7: the python block starting here raised\n  at " in report
+    assert report.split("\n")[1].endswith("page.md, line 4")  # the failing line, in the earlier block
+    assert "page.md, line 8, in <page>\n    halve(4)" in report
 
 
 def test_a_missing_include_is_an_error(tmp_path):
