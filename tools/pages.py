@@ -93,7 +93,10 @@ def expand_snippets(path: Path, lines: list[str]) -> tuple[list[str], list[Origi
             out.append(line)
             origins.append(Origin(path, number))
             continue
-        expanded = pre.run([line])
+        try:
+            expanded = pre.run([line])
+        except Exception as error:  # pymdownx's SnippetMissingError: say where the include is
+            raise ValueError(f"{_rel(path)}:{number}: {line.strip()}: {error}") from error
         out.extend(expanded)
         origins.extend(_align_include(line, expanded, pre, path, number))
     return out, origins
