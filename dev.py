@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run the guide with one command. Needs only Python 3.10+.
 
-    python3 dev.py serve     set up, then serve the site on http://127.0.0.1:8000
+    python3 dev.py serve     set up, then serve the site on http://127.0.0.1:8000/llm-guide/
     python3 dev.py test      set up, then run every test (unit tests, every page's code, the site build)
     python3 dev.py refresh   set up, then rewrite the outputs and figures the pages show
     python3 dev.py build     set up, then build the site into site/ (strict)
