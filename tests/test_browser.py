@@ -378,9 +378,9 @@ def test_notebook_download_link_gives_the_chapters_notebook(visit):
 
 
 def test_dark_mode_toggle_and_screenshots(site, visit):
-    """The toggle switches the palette, on the home page, Vocabulary and (once it exists)
-    Attention; each is saved in light and dark to test-artifacts/screenshots/ for review."""
-    shots = {"home": "", "vocabulary": "vocabulary/"}
+    """The toggle switches the palette, on the home page and (once it exists) Attention;
+    each page's first screen is saved in light and dark to test-artifacts/screenshots/."""
+    shots = {"home": ""}
     attention = chapter_titled(site, "attention")
     if attention:
         shots["attention"] = attention["location"]
@@ -390,10 +390,12 @@ def test_dark_mode_toggle_and_screenshots(site, visit):
         page = visit(color_scheme="light").open(path)
         body = page.locator("body")
         expect(body).to_have_attribute("data-md-color-scheme", "default")
-        # The home page whole; a chapter's first screen (a whole long chapter takes seconds).
-        page.screenshot(path=str(out / f"{name}-light.png"), full_page=not path)
+        page.screenshot(path=str(out / f"{name}-light.png"))  # the first screen: a whole page takes seconds
+        light = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
         page.get_by_title("Switch to dark mode").click()
         expect(body).to_have_attribute("data-md-color-scheme", "slate")
-        page.screenshot(path=str(out / f"{name}-dark.png"), full_page=not path)
+        dark = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert light != dark, f"{name}: the background stayed {light} after switching to dark mode"
+        page.screenshot(path=str(out / f"{name}-dark.png"))
     page.get_by_title("Switch to light mode").click()
     expect(page.locator("body")).to_have_attribute("data-md-color-scheme", "default")
