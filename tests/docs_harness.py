@@ -157,6 +157,9 @@ class Session:
         if self.client is not None and self.client.km is not None:
             self.client._cleanup_kernel()
         self.client = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
 
 
 def _snapshot(directory: Path) -> dict[Path, float]:
@@ -215,10 +218,12 @@ class Harness:
             session.close()
             raise
         session.next_index += 1
-        if session.next_index == len(page.blocks):
-            session.close()  # the page is done: free its kernel
-        self.check_output(block, printed)
-        self.check_figures(block, session.figures.get(block.index, []))
+        try:
+            self.check_output(block, printed)
+            self.check_figures(block, session.figures.get(block.index, []))
+        finally:
+            if session.next_index == len(page.blocks):
+                session.close()  # the page is done: free its kernel and its scratch folder
 
     # -- output ------------------------------------------------------------------
     def check_output(self, block: Block, printed: str) -> None:
