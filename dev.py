@@ -58,7 +58,7 @@ def setup() -> None:
 
 def ensure_chromium() -> None:
     """The browser tests need /usr/bin/chromium; install it with apt when we can (root, Debian/Ubuntu)."""
-    if Path("/usr/bin/chromium").exists():
+    if Path(os.environ.get("LLM_GUIDE_CHROMIUM", "/usr/bin/chromium")).exists():
         return
     if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")
             and Path("/etc/debian_version").exists()):

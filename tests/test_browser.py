@@ -7,7 +7,8 @@ by MathJax; Mermaid diagrams drawn as SVG; the copy button; search; the dark-mod
 Screenshots go to ``test-artifacts/screenshots/`` and page weights to
 ``test-artifacts/page-weights.json`` (both gitignored).
 
-Needs ``/usr/bin/chromium`` (``python3 dev.py test`` installs it on Debian/Ubuntu as root);
+Needs ``/usr/bin/chromium``, or another Chromium or Chrome named by ``LLM_GUIDE_CHROMIUM``
+(``python3 dev.py test`` installs Debian's on Debian/Ubuntu as root);
 without it these tests skip.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import re
 import threading
 import time
@@ -28,7 +30,9 @@ import pytest
 
 from tests.docs_harness import REPO
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium by default; LLM_GUIDE_CHROMIUM points elsewhere (the GitHub workflow
+# uses the runner's preinstalled Google Chrome).
+CHROMIUM = Path(os.environ.get("LLM_GUIDE_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = REPO / "test-artifacts"
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
