@@ -27,7 +27,7 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory, request) -> tuple[Path, str]:
+def built_site(tmp_path_factory) -> tuple[Path, str]:
     """``mkdocs build --strict`` into a scratch folder once per test run: (site dir, build log).
 
     Under pytest-xdist (``python3 dev.py test`` runs two workers) the workers share one build:

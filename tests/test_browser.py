@@ -50,7 +50,6 @@ BLANK_GLYPHS = """() => [...document.querySelectorAll("mjx-container mjx-c")].fi
   const content = getComputedStyle(c, "::before").content;
   return !content || content === "none" || content === "normal";
 }).length"""
-PARALLEL = 1  # pages loading at once in the walk (two at once was slower on 2 cores)
 COPY_BUTTON = ".md-clipboard, .md-code__button[data-md-type='copy']"  # Material < 9.7, >= 9.7
 
 pytestmark = pytest.mark.browser
@@ -281,25 +280,21 @@ def _report(v: Visit, site: Path) -> PageReport:
 
 @pytest.fixture(scope="module")
 def walk(site, visits) -> dict[str, PageReport]:
-    """Open every page of the site once, in two browser contexts side by side, and record
+    """Open every page of the site once, one after another in one browser context, and record
     what happened. The cache stays warm between pages (as for a reader clicking through),
-    which makes the walk about three times faster than a cold context per page; page weights
-    are still the cold ones (``page_weight``) and go to test-artifacts/page-weights.json."""
+    which makes the walk about three times faster than a cold context per page (two pages
+    loading at once was slower still, on 2 cores); page weights are still the cold ones
+    (``page_weight``) and go to test-artifacts/page-weights.json."""
     reports = {}
-    pages = site_pages(site)
-    slots = [visits() for _ in range(PARALLEL)]
-    for batch in (pages[i:i + PARALLEL] for i in range(0, len(pages), PARALLEL)):
-        loading = list(zip(batch, slots))
-        for path, v in loading:
-            v.reset()
-            try:
-                v.start(path)
-            except sync_api.Error as error:
-                v.problems.append(f"did not load: {error.message.splitlines()[0]}")
-        for path, v in loading:
-            reports[path] = _report(v, site)
-    for v in slots:
-        v.close()
+    v = visits()
+    for path in site_pages(site):
+        v.reset()
+        try:
+            v.start(path)
+        except sync_api.Error as error:
+            v.problems.append(f"did not load: {error.message.splitlines()[0]}")
+        reports[path] = _report(v, site)
+    v.close()
     ARTIFACTS.mkdir(exist_ok=True)
     weights = {f"/{p}": {"bytes": r.weight, "requests": len(set(r.requests))} for p, r in reports.items()}
     (ARTIFACTS / "page-weights.json").write_text(json.dumps(weights, indent=2) + "\n", encoding="utf-8")

@@ -2,8 +2,9 @@
 
 ``docs/glossary.md`` is a definition list (``Term`` then ``:   definition``). From it,
 ``read_glossary`` gets each term, the words that count as a use of it ("Byte-pair encoding
-(BPE)" is used as "byte-pair encoding" or "BPE"; "Query, key, value" as "query", "key" or
-"value"; plurals count) and its first sentence, which becomes the link's tooltip.
+(BPE)" is used as "byte-pair encoding" or "BPE"; plurals count; ``_WORDS`` lists the names
+the chapters write differently, such as "LayerNorm") and its first sentence, which becomes
+the link's tooltip.
 
 ``link_first_uses`` then walks a page's HTML and wraps the first use of each term in
 running text (never inside code, math, headings, links, diagrams or admonition titles)

@@ -58,7 +58,7 @@ NOTEBOOK_CSS = f"{NOTEBOOK_DIR}/notebook.css"
 
 GLOSSARY = "glossary.md"
 
-_state: dict = {"chapters": {}, "notebooks": {}, "numbered": {}}
+_state: dict = {"chapters": {}, "notebooks": {}, "numbered": {}, "chapter_srcs": set(), "terms": []}
 
 
 # ----------------------------------------------------------------------------------
@@ -247,12 +247,15 @@ def on_nav(nav, config, files):
         if m:
             numbered[int(m.group(1))] = (m.group(2), page.file.src_uri)
     _state["numbered"] = numbered
+    _state["chapter_srcs"] = {src for _, src in numbered.values()}
+    # Read once per build: every chapter page links its terms against this list.
+    _state["terms"] = read_glossary(DOCS / GLOSSARY) if files.get_file_from_path(GLOSSARY) else []
     return nav
 
 
 def on_page_markdown(markdown: str, page, config, files):
     # Search should rank a chapter above the API reference that merely mentions its subject.
-    if page.file.src_uri in {chapter for _, chapter in _state["numbered"].values()}:
+    if page.file.src_uri in _state["chapter_srcs"]:
         page.meta.setdefault("search", {}).setdefault("boost", 3)
     return markdown
 
@@ -334,7 +337,7 @@ def _glossary_links(content: str, page, files) -> str:
     glossary = files.get_file_from_path(GLOSSARY)
     if glossary is None:
         return content
-    terms = read_glossary(DOCS / GLOSSARY)
+    terms = _state["terms"]
     if src == GLOSSARY:
         by_name = {t.name: t for t in terms}
 
@@ -346,7 +349,7 @@ def _glossary_links(content: str, page, files) -> str:
                     f'<a class="headerlink" href="#{term.anchor}" title="Permanent link">&para;</a></dt>')
 
         return re.sub(r"<dt>(.*?)</dt>", anchor, content, flags=re.S)
-    if src in {chapter for _, chapter in _state["numbered"].values()}:
+    if src in _state["chapter_srcs"]:
         content, _linked = link_first_uses(content, terms, get_relative_url(glossary.url, page.url))
     return content
 
