@@ -13,6 +13,7 @@ from tests.docs_harness import (
     GuideRunner,
     Harness,
     figures_match,
+    outputs_match,
     normalise,
     read_page,
     unindent_containers,
@@ -213,10 +214,55 @@ def test_figures_are_compared(tmp_path):
     c.write_text('<path d="M 1.0 2.5 L 3 9"/>')  # a different picture
     assert figures_match(a, b)
     assert not figures_match(a, c)
-    d, e = tmp_path / "d.svg", tmp_path / "e.svg"  # hex ids are not numbers (9e481 is not 9 x 10^481)
-    d.write_text('<clipPath id="p8fc9e481ba"/><path d="M 1 2"/>')
-    e.write_text('<clipPath id="p8fc9e481bb"/><path d="M 1 2"/>')
-    assert figures_match(d, d) and not figures_match(d, e)
+    # Hex ids are not numbers (9e481 is not 9 x 10^481), and matplotlib's hashed ids may
+    # differ when a point moves by noise, but they must be used in the same places.
+    d, e, f = tmp_path / "d.svg", tmp_path / "e.svg", tmp_path / "f.svg"
+    d.write_text('<clipPath id="p8fc9e481ba"/><path clip-path="url(#p8fc9e481ba)" d="M 1 2"/>')
+    e.write_text('<clipPath id="p0123456789"/><path clip-path="url(#p0123456789)" d="M 1 2"/>')
+    f.write_text('<clipPath id="p0123456789"/><path clip-path="url(#pabcdefabcd)" d="M 1 2"/>')
+    assert figures_match(d, e) and not figures_match(d, f)
+    # Sizes with units and hex colours: 640.1pt is a number, #3b528b is not.
+    g, h, i = tmp_path / "g.svg", tmp_path / "h.svg", tmp_path / "i.svg"
+    g.write_text('<svg width="640.10pt"><path style="fill: #3b528b" d="M 1 2"/></svg>')
+    h.write_text('<svg width="640.12pt"><path style="fill: #3b528b" d="M 1 2"/></svg>')
+    i.write_text('<svg width="640.10pt"><path style="fill: #3b528c" d="M 1 2"/></svg>')
+    assert figures_match(g, h) and not figures_match(g, i)
+
+
+def test_embedded_images_are_compared_by_their_pixels(tmp_path):
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    def svg(name: str, pixels: np.ndarray) -> Path:
+        buffer = io.BytesIO()
+        Image.fromarray(pixels.astype(np.uint8)).save(buffer, format="PNG")
+        data = base64.b64encode(buffer.getvalue()).decode()
+        path = tmp_path / name
+        path.write_text(f'<image id="image0123456789" xlink:href="data:image/png;base64,{data}"/>')
+        return path
+
+    base = np.full((20, 20, 3), 100)
+    shaded = base.copy()
+    shaded[0, 0] = 140  # one cell a shade lighter: noise
+    other = base.copy()
+    other[:10] = 200  # half the map changed: another picture
+    a, b, c = svg("a.svg", base), svg("b.svg", shaded), svg("c.svg", other)
+    assert figures_match(a, b) and not figures_match(a, c)
+    assert not figures_match(a, svg("d.svg", base[:, :19]))  # another size
+
+
+def test_printed_numbers_are_compared_with_a_tolerance_for_decimals_only():
+    assert outputs_match("step 100  loss 0.266", "step 100  loss 0.267")  # one in the last digit
+    assert outputs_match("share 0.20336", "share 0.20350")  # within 2%
+    assert not outputs_match("loss 2.359", "loss 2.459")  # 4%: the code changed
+    assert not outputs_match("3,456 parameters", "3,457 parameters")  # integers are exact
+    assert not outputs_match("step 100", "step 101")
+    assert not outputs_match("lr 9.99e+03", "lr 9.77e+03")
+    assert not outputs_match("answer d", "answer C")  # text is exact
+    assert not outputs_match("loss 0.266", "loss 0.266 0.1")  # a number more
 
 
 def test_normalise_ignores_only_trailing_whitespace():
