@@ -163,6 +163,7 @@ class Session:
                                  f"for {len(self.page.blocks)} blocks")
         self.client = NotebookClient(
             nb, kernel_name="python3", timeout=CELL_TIMEOUT, allow_errors=True,
+            kernel_manager_class=_kernel_manager_class(),
             # Only the kernel application's own log (its notice about TCP on localhost); the
             # code's warnings still arrive as its stderr.
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
@@ -195,6 +196,25 @@ class Session:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
+
+
+_ZYGOTE = None
+
+
+def _kernel_manager_class():
+    """Kernels forked from one warm process per pytest process (``tests/kernel_zygote.py``):
+    the same fresh kernel, without paying for ``import torch`` on every page.
+    ``LLM_GUIDE_COLD_KERNELS=1`` starts every kernel from nothing instead."""
+    global _ZYGOTE
+    from jupyter_client import AsyncKernelManager
+
+    if os.environ.get("LLM_GUIDE_COLD_KERNELS") == "1" or not hasattr(os, "fork"):
+        return AsyncKernelManager
+    from tests.kernel_zygote import Zygote, kernel_manager_class
+
+    if _ZYGOTE is None:
+        _ZYGOTE = Zygote(tempfile.mkdtemp(prefix="llm-guide-zygote-"))
+    return kernel_manager_class(_ZYGOTE)
 
 
 def _snapshot(directory: Path) -> dict[Path, float]:
@@ -521,9 +541,14 @@ def pytest_markdown_docs_markdown_it():
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
+    global _ZYGOTE
     if _HARNESS is not None:
         for page_session in _HARNESS.sessions.values():
             page_session.close()  # pages stopped early (-x, a failure, -k): their kernels
+    if _ZYGOTE is not None:
+        _ZYGOTE.close()
+        shutil.rmtree(os.path.dirname(_ZYGOTE.path), ignore_errors=True)
+        _ZYGOTE = None
     if _HARNESS is not None and _HARNESS.update:
         changed = _HARNESS.write_updates()
         if changed:

@@ -12,6 +12,7 @@ from tests.docs_harness import (
     BlockRaised,
     GuideRunner,
     Harness,
+    Session,
     figures_match,
     outputs_match,
     normalise,
@@ -268,3 +269,42 @@ def test_printed_numbers_are_compared_with_a_tolerance_for_decimals_only():
 def test_normalise_ignores_only_trailing_whitespace():
     assert normalise("a  \nb\n\n") == normalise("a\nb")
     assert normalise(" a") != normalise("a")
+
+
+def test_a_forked_kernel_is_as_fresh_as_a_new_notebook(tmp_path):
+    """Page kernels are forks of a warm process (tests/kernel_zygote.py); what a page can see
+    is what a new notebook has: no names, its own empty folder, and random generators
+    (Python's, NumPy's, torch's) seeded anew, so they differ from kernel to kernel."""
+    path = _page(tmp_path, """
+        '''python
+        import os
+        import random
+        import sys
+
+        import numpy as np
+        import torch
+
+        print(sorted(n for n in globals() if not n.startswith("_") and n not in
+              {"In", "Out", "get_ipython", "exit", "quit", "open", "os", "random", "sys", "np", "torch"}))
+        print(os.listdir("."), os.getcwd())
+        print(torch.initial_seed())
+        print(random.random(), np.random.rand())
+        '''
+        """)
+    outputs = []
+    for _ in range(2):
+        h = Harness(update=False)
+        page = h.page(path)
+        session = Session(page)
+        session.start()
+        try:
+            outputs.append(session.run(page.blocks[0]).splitlines())
+            assert type(session.client.km).__name__ == "ForkedKernelManager"  # the zygote's fork is what ran
+        finally:
+            session.close()
+    for lines in outputs:
+        assert lines[0] == "[]", f"names in a fresh kernel: {lines[0]}"
+        assert lines[1].startswith("[] "), "the kernel's folder is not empty"
+    assert outputs[0][1] != outputs[1][1], "two kernels shared a folder"
+    assert outputs[0][2] != outputs[1][2], "two kernels have the same torch seed"
+    assert outputs[0][3] != outputs[1][3], "two kernels drew the same Python and NumPy random numbers"
