@@ -33,7 +33,7 @@ import threading
 ZYGOTE_ENV = "LLM_GUIDE_KERNEL_ZYGOTE"  # the zygote's socket path, for the launcher
 # The slow imports every page kernel would repeat; nothing else, so a page still imports
 # llm_guide (and with it the code under test) itself.
-PRELOAD = ("numpy", "torch", "torch._dynamo", "ipykernel.kernelapp")
+PRELOAD = ("numpy", "torch", "torch._dynamo", "matplotlib.pyplot", "ipykernel.kernelapp")
 
 
 def _fork_kernel(conn: socket.socket, listener: socket.socket) -> None:

