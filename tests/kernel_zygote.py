@@ -101,8 +101,16 @@ def serve(path: str) -> None:
     listener.bind(path)
     listener.listen(8)
     print("ready", flush=True)
+    parent = os.getppid()
+    listener.settimeout(2.0)
     while True:
-        conn, _ = listener.accept()
+        try:
+            conn, _ = listener.accept()
+        except socket.timeout:
+            if os.getppid() != parent:  # pytest is gone (killed, say): so is the zygote
+                return
+            continue
+        conn.settimeout(None)
         _fork_kernel(conn, listener)
 
 
