@@ -210,11 +210,11 @@ def _kernel_manager_class():
 
     if os.environ.get("LLM_GUIDE_COLD_KERNELS") == "1" or not hasattr(os, "fork"):
         return AsyncKernelManager
-    from tests.kernel_zygote import Zygote, kernel_manager_class
+    from tests.kernel_zygote import Zygote
 
     if _ZYGOTE is None:
-        _ZYGOTE = Zygote(tempfile.mkdtemp(prefix="llm-guide-zygote-"))
-    return kernel_manager_class(_ZYGOTE)
+        _ZYGOTE = Zygote()
+    return _ZYGOTE.kernel_manager_class
 
 
 def _snapshot(directory: Path) -> dict[Path, float]:
@@ -547,7 +547,6 @@ def pytest_sessionfinish(session, exitstatus) -> None:
             page_session.close()  # pages stopped early (-x, a failure, -k): their kernels
     if _ZYGOTE is not None:
         _ZYGOTE.close()
-        shutil.rmtree(os.path.dirname(_ZYGOTE.path), ignore_errors=True)
         _ZYGOTE = None
     if _HARNESS is not None and _HARNESS.update:
         changed = _HARNESS.write_updates()

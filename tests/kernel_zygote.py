@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 
 ZYGOTE_ENV = "LLM_GUIDE_KERNEL_ZYGOTE"  # the zygote's socket path, for the launcher
@@ -142,33 +144,33 @@ def launch(argv: list[str]) -> int:
 
 
 class Zygote:
-    """A running zygote, started by the harness once per test worker (see ``start``)."""
+    """A running zygote, in a scratch folder of its own; the harness starts one per pytest
+    process, and gives nbclient its ``kernel_manager_class``."""
 
-    def __init__(self, directory: str) -> None:
-        self.path = os.path.join(directory, "zygote.sock")
+    def __init__(self) -> None:
+        self.directory = tempfile.mkdtemp(prefix="llm-guide-zygote-")
+        self.path = os.path.join(self.directory, "zygote.sock")
         self.process = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "serve", self.path],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
         )
         line = self.process.stdout.readline()
         if line.strip() != "ready":
-            self.process.kill()
+            self.close()
             raise RuntimeError(f"the kernel zygote did not start (it said {line!r})")
         os.environ[ZYGOTE_ENV] = self.path  # kernels' launchers inherit it from this process
-
-    def launcher_cmd(self) -> list[str]:
-        """The command that stands for ``python -m ipykernel_launcher`` in a kernel command."""
-        return [sys.executable, "-S", os.path.abspath(__file__), "launch"]
+        self.kernel_manager_class = _forked_kernel_manager_class(
+            [sys.executable, "-S", os.path.abspath(__file__), "launch"])
 
     def close(self) -> None:
         self.process.kill()
         self.process.wait()
-        if os.path.exists(self.path):
-            os.unlink(self.path)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def kernel_manager_class(zygote: Zygote):
-    """nbclient's kernel manager (jupyter_client's async one), with kernels forked from ``zygote``."""
+def _forked_kernel_manager_class(launcher: list[str]):
+    """nbclient's kernel manager (jupyter_client's async one), starting ``launcher`` where it
+    would start ``python -m ipykernel_launcher``."""
     from jupyter_client import AsyncKernelManager
 
     class ForkedKernelManager(AsyncKernelManager):
@@ -177,7 +179,7 @@ def kernel_manager_class(zygote: Zygote):
             # [python, -m, ipykernel_launcher, -f, FILE, ...] -> [launcher, -f, FILE, ...]
             if cmd[1:3] != ["-m", "ipykernel_launcher"]:
                 raise RuntimeError(f"unexpected kernel command {cmd}: expected python -m ipykernel_launcher")
-            return zygote.launcher_cmd() + cmd[3:]
+            return launcher + cmd[3:]
 
     return ForkedKernelManager
 
