@@ -16,6 +16,7 @@ matplotlib.use("Agg")  # no screen needed; pages save figures to files
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 __all__ = ["STYLE", "new_figure"]
 
@@ -52,6 +53,10 @@ def new_figure(nrows: int = 1, ncols: int = 1, width: float = 6.0, height: float
 
 def save(fig: Figure, path: str) -> None:
     """Save with the guide's settings (tight box, repeatable SVG ids, no date stamp)."""
+    # A line decides whether to simplify when its path is made (when it is plotted, outside
+    # the style), so the style's "path.simplify" has to be applied to the lines here.
+    for line in fig.findobj(Line2D):
+        line.get_path().should_simplify = STYLE["path.simplify"]
     with plt.rc_context(STYLE):
         fig.savefig(path, metadata={"Date": None} if path.endswith(".svg") else None)
 

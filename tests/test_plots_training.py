@@ -144,3 +144,15 @@ def test_loss_curves_with_and_without_validation(tmp_path):
     _small_enough(fig, tmp_path, "loss.svg")
     with pytest.raises(ValueError, match="at least one"):
         plot_loss_curves({})
+
+
+def test_saved_lines_keep_every_point(tmp_path):
+    """Simplification would drop points by a float comparison, so a loss curve trained on
+    another CPU would come out with other points and fail the staleness check."""
+    from llm_guide.plots import new_figure
+
+    fig, ax = new_figure()
+    ax.plot(np.random.default_rng(0).normal(size=500).cumsum())  # a random walk: most points are droppable
+    save(fig, str(tmp_path / "walk.svg"))
+    paths = re.findall(r'<path d="(M [^"]*)"', (tmp_path / "walk.svg").read_text(encoding="utf-8"))
+    assert max(d.count("L ") for d in paths) + 1 == 500
