@@ -88,7 +88,8 @@ def numbers_match(shown: str, printed: str) -> bool:
     decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
     exponent = int(shown.split("e")[1]) if "e" in shown else 0
     unit = 10.0 ** (exponent - decimals)
-    return abs(a - b) <= max(FLOAT_DIGITS * unit, FLOAT_RELATIVE * max(abs(a), abs(b)))
+    allowed = max(FLOAT_DIGITS * unit, FLOAT_RELATIVE * max(abs(a), abs(b)))
+    return abs(a - b) <= allowed * (1 + 1e-9)  # 0.26 - 0.24 is 0.020000000000000018 in binary
 
 
 def outputs_match(shown: str, printed: str) -> bool:
@@ -344,19 +345,55 @@ NUMBER = re.compile(r"(?<![\w.#])-?\d+(?:\.\d+)?(?![\d.])")
 # that moves by float noise changes them, so they are compared by where they are used.
 SVG_ID = re.compile(r"\b(?:p|image)[0-9a-f]{10}\b")
 EMBEDDED_PNG = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=\s]+)")
+# matplotlib writes each text as a comment holding the string, then draws it with glyph
+# outlines ("DejaVuSans-2e") defined where first used. The comment is what is compared; the
+# glyphs follow from it (and their definitions move to wherever a character first appears).
+TEXT_COMMENT = re.compile(r"<!-- (.*?) -->", re.DOTALL)
+GLYPH_DEF = re.compile(r'<path id="[^"]+-[0-9a-f]+" d="[^"]*"(?: transform="[^"]*")?/>')
+GLYPH_USE = re.compile(r'<use xlink:href="#[^"]+-[0-9a-f]+"[^>]*/>')
+EMPTY_DEFS = re.compile(r"<defs>\s*</defs>")
+# Where a number is a position or a length on the canvas (in points).
+COORDINATES = re.compile(
+    r'\b(?:d|points|viewBox|x|y|x1|x2|y1|y2|cx|cy|r|rx|ry|width|height)="[^"]*"|translate\([^)]*\)'
+)
+VIEWBOX = re.compile(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"')
+# A text in a figure (a tick label, an annotation ".65") is compared like printed output,
+# with leading-dot decimals read as numbers.
+TEXT_NUMBER = re.compile(r"(?<![\w.])-?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?(?![\w])")
 
 
-def _svg_parts(text: str) -> tuple[str, list[float], list[bytes]]:
-    """An SVG as (its text with every number, id and embedded image replaced by a
-    placeholder, the numbers, the embedded PNGs)."""
+@dataclass
+class SvgParts:
+    structure: str        # the SVG with every text, number, hashed id and image replaced
+    coordinates: list[float]
+    other_numbers: list[float]  # opacities, stroke widths, scales
+    texts: list[str]
+    images: list[bytes]   # embedded PNGs (heat maps)
+    size: float           # the larger side of the canvas, in points (0 if not given)
+
+
+def _svg_parts(text: str) -> SvgParts:
     import base64
 
     images = [base64.b64decode(m) for m in EMBEDDED_PNG.findall(text)]
     text = EMBEDDED_PNG.sub("data:image/png;base64,IMAGE", text)
+    texts = TEXT_COMMENT.findall(text)
+    text = TEXT_COMMENT.sub("<!-- TEXT -->", text)
+    text = EMPTY_DEFS.sub("", GLYPH_USE.sub("", GLYPH_DEF.sub("", text)))
     ids: dict[str, str] = {}
     text = SVG_ID.sub(lambda m: ids.setdefault(m.group(0), f"id{len(ids)}"), text)
-    numbers = [float(x) for x in NUMBER.findall(text)]
-    return NUMBER.sub("#", text), numbers, images
+    box = VIEWBOX.search(text)
+    size = max(float(box.group(1)), float(box.group(2))) if box else 0.0
+    coordinates: list[float] = []
+
+    def take_coordinates(m: re.Match) -> str:
+        coordinates.extend(float(x) for x in NUMBER.findall(m.group(0)))
+        return NUMBER.sub("@", m.group(0))
+
+    text = COORDINATES.sub(take_coordinates, text)
+    other = [float(x) for x in NUMBER.findall(text)]
+    structure = " ".join(NUMBER.sub("#", text).split())  # whitespace left where glyphs were is no difference
+    return SvgParts(structure, coordinates, other, texts, images, size)
 
 
 def _pixels_match(a: bytes, b: bytes, tolerance: float) -> bool:
@@ -370,23 +407,44 @@ def _pixels_match(a: bytes, b: bytes, tolerance: float) -> bool:
     return pa.shape == pb.shape and float(np.abs(pa - pb).mean()) <= tolerance
 
 
-def figures_match(a: Path, b: Path, tolerance: float = 0.5, pixel_tolerance: float = 2.0) -> bool:
-    """Same picture? SVGs: the same drawing, with every coordinate within ``tolerance``
-    points (under a pixel), and every embedded image (a heat map) the same size with its
-    pixels within ``pixel_tolerance`` of 255 on average. That absorbs float noise from
-    another CPU (a model trained there for a few hundred steps ends a hair away, and a few
-    of its attention weights a shade lighter) and still fails a figure whose data, labels or
-    layout changed. PNGs: the same bytes."""
+def _texts_match(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if TEXT_NUMBER.sub("#", a) != TEXT_NUMBER.sub("#", b):
+        return False
+    return all(numbers_match(x, y) for x, y in zip(TEXT_NUMBER.findall(a), TEXT_NUMBER.findall(b)))
+
+
+def figures_match(a: Path, b: Path, position: float = 0.005, pixel_tolerance: float = 2.0) -> bool:
+    """Same picture? For SVGs, everything but the numbers must be equal: elements, styles,
+    colours, the order things are drawn in. Then:
+
+    * texts (titles, labels, tick labels, annotations) match as printed output does
+      (``outputs_match``: words exact, decimals within 2% or 2 in the last digit);
+    * positions and lengths match within ``position`` of the canvas's larger side
+      (0.5%: 3.2 pt on a 640 pt figure), or 0.5 pt, whichever is larger;
+    * other numbers (opacities, line widths) within 1%;
+    * embedded images (heat maps) have the same size, and pixels within
+      ``pixel_tolerance`` of 255 on average.
+
+    That absorbs what another CPU does to a figure: its float32 sums round differently, a
+    model trained there for a few hundred steps ends a hair away, a PCA of its embeddings
+    turns a little, an attention weight prints .66 instead of .65. It still fails a figure
+    whose data, labels or layout changed. PNG files: the same bytes."""
     if a.suffix != ".svg":
         return a.read_bytes() == b.read_bytes()
     ta, tb = a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")
     if ta == tb:
         return True
-    (sa, na, ia), (sb, nb, ib) = _svg_parts(ta), _svg_parts(tb)
-    if sa != sb or len(ia) != len(ib):
+    pa, pb = _svg_parts(ta), _svg_parts(tb)
+    if (pa.structure != pb.structure or len(pa.texts) != len(pb.texts) or len(pa.images) != len(pb.images)
+            or len(pa.coordinates) != len(pb.coordinates) or len(pa.other_numbers) != len(pb.other_numbers)):
         return False
-    return (all(abs(x - y) <= tolerance for x, y in zip(na, nb))
-            and all(_pixels_match(x, y, pixel_tolerance) for x, y in zip(ia, ib)))
+    slack = max(0.5, position * max(pa.size, pb.size))
+    return (all(abs(x - y) <= slack for x, y in zip(pa.coordinates, pb.coordinates))
+            and all(abs(x - y) <= 0.01 * max(abs(x), abs(y)) for x, y in zip(pa.other_numbers, pb.other_numbers))
+            and all(_texts_match(x, y) for x, y in zip(pa.texts, pb.texts))
+            and all(_pixels_match(x, y, pixel_tolerance) for x, y in zip(pa.images, pb.images)))
 
 
 def rewrite_outputs(page: Page, outputs: dict[int, str]) -> None:

@@ -230,6 +230,30 @@ def test_figures_are_compared(tmp_path):
     assert figures_match(g, h) and not figures_match(g, i)
 
 
+def test_figure_texts_positions_and_styles_have_their_own_tolerances(tmp_path):
+    """matplotlib's SVG as another CPU draws it: an annotation prints .66 for .65, a point
+    sits 2 pt away on a 640 pt canvas, a glyph is defined in another text group. Still the
+    same figure; another word, a point 5 pt away or another opacity is not."""
+
+    def svg(name: str, label: str = ".65", x: float = 100.0, opacity: str = "0.25", glyph_first: bool = True) -> Path:
+        glyph = '<defs><path id="DejaVuSans-36" d="M 1 2 L 3 4" transform="scale(0.015625)"/></defs>'
+        text = (f'<g id="text_1"><!-- {label} --><g transform="translate({x} 50) scale(0.1 -0.1)">'
+                f'{glyph if glyph_first else ""}<use xlink:href="#DejaVuSans-36"/>'
+                f'<use xlink:href="#DejaVuSans-35" transform="translate(63.6 0)"/></g></g>')
+        other = f'<g id="text_2"><!-- cat --><g>{"" if glyph_first else glyph}</g></g>'
+        path = tmp_path / name
+        path.write_text(f'<svg viewBox="0 0 640 300"><path d="M {x} 20 L 200 30" '
+                        f'style="stroke-opacity: {opacity}"/>{text}{other}</svg>')
+        return path
+
+    base = svg("base.svg")
+    assert figures_match(base, svg("noise.svg", label=".66", x=102.0, glyph_first=False))
+    assert not figures_match(base, svg("label.svg", label=".75"))  # 0.1 off: not rounding
+    assert not figures_match(base, svg("word.svg", label="dog"))
+    assert not figures_match(base, svg("moved.svg", x=105.0))  # over 0.5% of 640 pt
+    assert not figures_match(base, svg("style.svg", opacity="0.5"))
+
+
 def test_embedded_images_are_compared_by_their_pixels(tmp_path):
     import base64
     import io
@@ -258,6 +282,7 @@ def test_embedded_images_are_compared_by_their_pixels(tmp_path):
 def test_printed_numbers_are_compared_with_a_tolerance_for_decimals_only():
     assert outputs_match("step 100  loss 0.266", "step 100  loss 0.267")  # one in the last digit
     assert outputs_match("share 0.20336", "share 0.20350")  # within 2%
+    assert outputs_match("weight 0.24", "weight 0.26")  # exactly 2 in the last digit, despite binary rounding
     assert not outputs_match("loss 2.359", "loss 2.459")  # 4%: the code changed
     assert not outputs_match("3,456 parameters", "3,457 parameters")  # integers are exact
     assert not outputs_match("step 100", "step 101")
