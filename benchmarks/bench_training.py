@@ -3,21 +3,20 @@
     python benchmarks/bench_training.py                 # the full run (a few minutes)
     python benchmarks/bench_training.py --steps 100     # a quick look
 
-Four models of the same shape (the capstone's reference size: 4 layers, 4 heads,
+Three models of the same shape (the capstone's reference size: 4 layers, 4 heads,
 128 wide, context 64, batch 12, no dropout, float32) train side by side, in one
-process, on the same batches of Python's help text, with the same optimizer and
-learning-rate schedule:
+process, on the same batches of Python's help text, with the same optimizer,
+learning-rate schedule and training step (``llm_guide.train.train_step``):
 
-* ``guide-written``: ``llm_guide.GPT`` as the chapters build it, everything written
-  out (attention, LayerNorm, GELU);
-* ``guide-teaching``: its written-out attention, with ``fused_kernels=True`` (LayerNorm
-  and GELU in PyTorch's kernels), so that the next row differs in attention alone;
-* ``guide-fast``: ``fused_kernels=True, fast_attention=True`` (attention in
-  ``F.scaled_dot_product_attention`` too): the capstone's and the CLI's setting;
+* ``guide-teaching``: ``llm_guide.GPT`` as the chapters build it, the default:
+  attention, softmax, the causal mask, LayerNorm and GELU all run the chapters' code;
+* ``guide-fast``: the same model with ``fast=True``, PyTorch's fused kernels for the
+  same maths (``F.scaled_dot_product_attention``, ``F.layer_norm``, ``F.gelu``): the
+  capstone's and the CLI's setting;
 * ``torch-layers``: token and position embeddings, ``nn.TransformerEncoderLayer``
   (pre-norm, GELU, batch-first, causal mask), a final ``nn.LayerNorm`` and a tied head.
 
-Every step runs all four, in an order that rotates, so a burst of load from
+Every step runs all three, in an order that rotates, so a burst of load from
 elsewhere on the machine slows all sides alike. Reported: training throughput
 (tokens per second, from the median step time after warm-up), validation loss
 after the last step, and, separately, the forward and backward time of attention
@@ -49,7 +48,7 @@ from llm_guide.attention import scaled_dot_product_attention  # noqa: E402
 from llm_guide.data import get_batch, train_val_split  # noqa: E402
 from llm_guide.model import GPT, GPTConfig  # noqa: E402
 from llm_guide.tokenizers import CharTokenizer  # noqa: E402
-from llm_guide.train import TrainConfig, estimate_loss, lr_at, make_optimizer  # noqa: E402
+from llm_guide.train import TrainConfig, estimate_loss, lr_at, make_optimizer, train_step  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -102,13 +101,15 @@ class TorchLayersGPT(nn.Module):
         return logits, loss
 
 
+MODELS = ("guide-teaching", "guide-fast", "torch-layers")
+
+
 def make_models(vocab_size: int, seed: int) -> dict[str, nn.Module]:
     shape = dict(vocab_size=vocab_size, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0)
     models = {}
     for name, build in (
-        ("guide-written", lambda: GPT(GPTConfig(**shape))),
-        ("guide-teaching", lambda: GPT(GPTConfig(**shape, fused_kernels=True))),
-        ("guide-fast", lambda: GPT(GPTConfig(**shape, fused_kernels=True, fast_attention=True))),
+        ("guide-teaching", lambda: GPT(GPTConfig(**shape))),
+        ("guide-fast", lambda: GPT(GPTConfig(**shape, fast=True))),
         ("torch-layers", lambda: TorchLayersGPT(GPTConfig(**shape))),
     ):
         torch.manual_seed(seed)
@@ -129,19 +130,12 @@ def bench_training(steps: int, warmup: int, seed: int) -> dict:
     for m in models.values():
         m.train()
     for step in range(steps):
-        x, y = get_batch(train_ids, 64, 12, generator)  # the same batch for all four
+        x, y = get_batch(train_ids, 64, 12, generator)  # the same batch for all three
         lr = lr_at(step, config)
         for k in range(len(names)):
             name = names[(step + k) % len(names)]  # rotate who goes first
-            model, optimizer = models[name], optimizers[name]
-            for group in optimizer.param_groups:
-                group["lr"] = lr
             start = time.perf_counter()
-            _, loss = model(x, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
+            train_step(models[name], optimizers[name], x, y, lr, config.grad_clip, step)
             times[name].append(time.perf_counter() - start)
         if (step + 1) % max(1, steps // 10) == 0:
             print(f"  step {step + 1}/{steps}", file=sys.stderr, flush=True)
@@ -204,14 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=1000, help="training steps per model (default: %(default)s)")
     parser.add_argument("--warmup", type=int, default=20, help="steps left out of the timing (default: %(default)s)")
     parser.add_argument("--attention-reps", type=int, default=300, help="attention-only repetitions (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default: %(default)s; on a shared "
-                        "machine, threads that wait for a busy core make every timing meaningless)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s, one per core "
+                        "of the project's machines; on a shared machine use 1, since threads that wait for a busy "
+                        "core make every timing meaningless)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_training.json")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    print(f"training 4 models for {args.steps} steps each, interleaved ...", file=sys.stderr, flush=True)
+    print(f"training {len(MODELS)} models for {args.steps} steps each, interleaved ...", file=sys.stderr, flush=True)
     training = bench_training(args.steps, args.warmup, args.seed)
     attention = bench_attention(args.attention_reps, args.seed)
     print(table(training, attention))
@@ -236,9 +231,6 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "guide-teaching / guide-fast (tokens/s)": round(
                 training["guide-teaching"]["tokens_per_s"] / training["guide-fast"]["tokens_per_s"], 3
-            ),
-            "guide-written / guide-fast (tokens/s)": round(
-                training["guide-written"]["tokens_per_s"] / training["guide-fast"]["tokens_per_s"], 3
             ),
         },
     }

@@ -24,12 +24,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from llm_guide.checks import check_int
+
 __all__ = [
     "softmax",
     "softmax_numpy",
     "causal_mask",
     "attention_numpy",
     "scaled_dot_product_attention",
+    "head_size",
     "MultiHeadAttention",
     "attention_maps",
 ]
@@ -44,7 +47,9 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     largest exponent becomes exp(0) = 1. It also makes -inf entries (masked
     positions) come out as exactly 0.
     """
-    x = x - x.amax(dim=dim, keepdim=True)
+    # softmax(x - c) == softmax(x) for any constant c, so the shift needs no
+    # gradient: detach() keeps backpropagation from differentiating the max
+    x = x - x.amax(dim=dim, keepdim=True).detach()
     e = torch.exp(x)
     return e / e.sum(dim=dim, keepdim=True)
 # --8<-- [end:softmax]
@@ -88,7 +93,7 @@ def attention_numpy(
     # 3. forbid looking ahead: -inf becomes a weight of exactly 0 after softmax
     if causal:
         T = scores.shape[-1]
-        allowed = np.tril(np.ones((T, T), dtype=bool))
+        allowed = np.tril(np.ones((T, T), dtype=bool))  # causal_mask below, in NumPy
         scores = np.where(allowed, scores, -np.inf)
     # 4. each row becomes a probability distribution over the positions it may see
     weights = softmax_numpy(scores, axis=-1)
@@ -125,20 +130,34 @@ def scaled_dot_product_attention(
     scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (..., T, S)
     if causal:
         T, S = scores.shape[-2:]
-        # query i may see keys 0..i: causal_mask(T) when S == T, as in self-attention
-        allowed = torch.ones(T, S, dtype=torch.bool, device=q.device).tril()
-        scores = scores.masked_fill(~allowed, float("-inf"))
+        if S != T:
+            raise ValueError(
+                f"causal=True needs as many keys as queries (self-attention), got {T} queries and {S} keys; "
+                "pass a boolean mask= of shape (T, S) instead"
+            )
+        scores = scores.masked_fill(~causal_mask(T, device=q.device), float("-inf"))
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
-    # The softmax above, as PyTorch's single fused kernel: the same numbers (the tests
-    # check it), but one pass over the (T, S) scores instead of five, forward and backward.
-    weights = torch.softmax(scores, dim=-1)
+    weights = softmax(scores, dim=-1)  # (..., T, S): each row sums to 1
     dropped = F.dropout(weights, p=dropout_p) if dropout_p > 0 else weights
     return dropped @ v, weights
 # --8<-- [end:scaled_dot_product_attention]
 
 
 # --8<-- [start:multi_head_attention]
+def head_size(n_embd: int, n_head: int) -> int:
+    """hs = n_embd // n_head, the width of one head; raises ValueError unless n_head divides n_embd."""
+    check_int(n_embd, "n_embd")
+    check_int(n_head, "n_head")
+    if n_embd % n_head != 0:
+        divisors = [h for h in range(1, min(n_embd, 64) + 1) if n_embd % h == 0]
+        raise ValueError(
+            f"n_embd={n_embd} must be divisible by n_head={n_head}, since each head gets an equal "
+            f"n_embd // n_head slice of the channels; n_head could be one of {divisors}"
+        )
+    return n_embd // n_head
+
+
 class MultiHeadAttention(nn.Module):
     """Multi-head self-attention with GPT-2's layout and parameter names.
 
@@ -149,8 +168,9 @@ class MultiHeadAttention(nn.Module):
     relation (the previous token, the same letter, ...) for the cost of one big one.
 
     causal=True (the GPT setting) lets each position see only itself and the
-    past. fast=True calls PyTorch's fused ``F.scaled_dot_product_attention``;
-    the default is the written-out version above. Both give the same numbers.
+    past. The default runs the written-out attention above; fast=True calls
+    PyTorch's fused ``F.scaled_dot_product_attention`` instead (the same numbers,
+    the same weights, in one kernel that never stores the (T, T) matrix).
 
     To look at the attention pattern, set ``store_attn = True``: each forward
     then keeps its weights, (B, nh, T, T), in ``last_attn`` (and uses the
@@ -167,11 +187,7 @@ class MultiHeadAttention(nn.Module):
         fast: bool = False,
     ) -> None:
         super().__init__()
-        if n_embd % n_head != 0:
-            raise ValueError(
-                f"n_embd={n_embd} must be divisible by n_head={n_head}: "
-                "each head gets an equal n_embd // n_head slice"
-            )
+        head_size(n_embd, n_head)  # fail here, with the fix, not in a view() below
         self.n_embd = n_embd
         self.n_head = n_head
         self.causal = causal

@@ -13,15 +13,17 @@ Parameter names follow GPT-2 (``ln_1``, ``attn``, ``ln_2``, ``mlp``, ``c_fc``,
 
 from __future__ import annotations
 
-import math
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
+from llm_guide.activations import gelu, relu
 from llm_guide.attention import MultiHeadAttention
+from llm_guide.checks import check_choice
 
-__all__ = ["LayerNorm", "gelu", "ACTIVATIONS", "FeedForward", "Block"]
+__all__ = ["LayerNorm", "ACTIVATIONS", "FeedForward", "NORMS", "Block"]
 
 
 # --8<-- [start:layer_norm]
@@ -32,50 +34,41 @@ class LayerNorm(nn.Module):
     every token is normalised on its own, unlike batch norm. ``weight`` (gamma)
     and ``bias`` (beta) are learned: they let the model undo the normalisation
     where that helps. eps keeps the division finite for a constant vector.
+    fast=True computes the same thing with PyTorch's fused ``F.layer_norm``.
     """
 
-    def __init__(self, ndim: int, eps: float = 1e-5, bias: bool = True) -> None:
+    def __init__(self, ndim: int, eps: float = 1e-5, bias: bool = True, fast: bool = False) -> None:
         super().__init__()
         self.eps = eps
+        self.fast = fast
         self.weight = nn.Parameter(torch.ones(ndim))
         self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (..., C) -> (..., C)."""
-        mean = x.mean(dim=-1, keepdim=True)
+        if self.fast:
+            return F.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
+        centred = x - x.mean(dim=-1, keepdim=True)
         # the biased variance (divide by C, not C - 1), as in the paper and nn.LayerNorm
-        var = x.var(dim=-1, keepdim=True, unbiased=False)
-        x_hat = (x - mean) / torch.sqrt(var + self.eps)
+        var = (centred**2).mean(dim=-1, keepdim=True)
+        x_hat = centred / torch.sqrt(var + self.eps)
         y = x_hat * self.weight
         return y + self.bias if self.bias is not None else y
 # --8<-- [end:layer_norm]
 
 
-# --8<-- [start:gelu]
-def gelu(x: torch.Tensor) -> torch.Tensor:
-    """GELU, in the tanh approximation GPT-2 was trained with (Hendrycks and Gimpel, 2016).
-
-    Like ReLU for large |x|, but smooth around 0 and slightly negative just
-    below it. The exact GELU uses erf; GPT-2's weights expect this formula, so
-    matching Hugging Face's logits needs it too.
-    """
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
-
-
-ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "gelu": gelu,
-    "relu": torch.relu,
-}
-# --8<-- [end:gelu]
-
-
 # --8<-- [start:feed_forward]
+ACTIVATIONS = ("gelu", "relu")  # the non-linearities a feed-forward can use
+
+
 class FeedForward(nn.Module):
     """Expand each position to n_hidden features, apply a non-linearity, contract back.
 
     The same two linear layers are applied to every position independently:
     attention moves information between tokens, this is where each token
     computes with it. n_hidden is usually 4 * n_embd (GPT-2; the Keras TinyGPT uses 2x).
+    The non-linearity is chapter 4's: GELU in the tanh form GPT-2 was trained
+    with, or ReLU. fast=True calls PyTorch's fused versions of the same functions.
     """
 
     def __init__(
@@ -85,18 +78,24 @@ class FeedForward(nn.Module):
         activation: Literal["gelu", "relu"] = "gelu",
         bias: bool = True,
         dropout: float = 0.0,
+        fast: bool = False,
     ) -> None:
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, not {activation!r}")
+        self.activation = check_choice(activation, "activation", ACTIVATIONS)
+        self.fast = fast
         self.c_fc = nn.Linear(n_embd, n_hidden, bias=bias)  # expand
-        self.activation = activation
-        self.act = ACTIVATIONS[activation]
         self.c_proj = nn.Linear(n_hidden, n_embd, bias=bias)  # contract
         self.dropout = nn.Dropout(dropout)
 
     def extra_repr(self) -> str:
         return f"activation={self.activation!r}"  # shown by print(model)
+
+    def act(self, x: torch.Tensor) -> torch.Tensor:
+        """The non-linearity between the two layers, elementwise."""
+        if self.activation == "relu":
+            return torch.relu(x) if self.fast else relu(x)
+        # GPT-2's weights expect the tanh approximation, so matching its logits needs it too
+        return F.gelu(x, approximate="tanh") if self.fast else gelu(x, approximate="tanh")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, C) -> (B, T, C)."""
@@ -105,6 +104,9 @@ class FeedForward(nn.Module):
 
 
 # --8<-- [start:block]
+NORMS = ("pre", "post")  # where a block puts its LayerNorms
+
+
 class Block(nn.Module):
     """One transformer block: causal self-attention, then feed-forward, each with a residual.
 
@@ -117,6 +119,9 @@ class Block(nn.Module):
 
     norm="post" (the original 2017 paper, the Keras TinyGPT): normalise after adding,
         x = ln_1(x + attn(x));  x = ln_2(x + mlp(x))
+
+    fast=True runs every part on PyTorch's fused kernels: the same module tree
+    and weights, the same numbers up to float rounding.
     """
 
     def __init__(
@@ -129,18 +134,19 @@ class Block(nn.Module):
         activation: Literal["gelu", "relu"] = "gelu",
         bias: bool = True,
         dropout: float = 0.0,
-        fast_attention: bool = False,
         mlp: bool = True,
+        fast: bool = False,
     ) -> None:
         super().__init__()
-        if norm not in ("pre", "post"):
-            raise ValueError(f"norm must be 'pre' (GPT-2) or 'post' (original transformer), not {norm!r}")
-        self.norm = norm
-        self.ln_1 = LayerNorm(n_embd, bias=bias)
-        self.attn = MultiHeadAttention(n_embd, n_head, bias=bias, dropout=dropout, causal=True, fast=fast_attention)
+        self.norm = check_choice(norm, "norm", NORMS)
+        self.ln_1 = LayerNorm(n_embd, bias=bias, fast=fast)
+        self.attn = MultiHeadAttention(n_embd, n_head, bias=bias, dropout=dropout, causal=True, fast=fast)
         # mlp=False leaves the feed-forward out: an attention-only block (chapter 10)
-        self.ln_2 = LayerNorm(n_embd, bias=bias) if mlp else None
-        self.mlp = FeedForward(n_embd, n_hidden or 4 * n_embd, activation, bias=bias, dropout=dropout) if mlp else None
+        self.ln_2 = LayerNorm(n_embd, bias=bias, fast=fast) if mlp else None
+        self.mlp = (
+            FeedForward(n_embd, n_hidden or 4 * n_embd, activation, bias=bias, dropout=dropout, fast=fast)
+            if mlp else None
+        )
 
     def extra_repr(self) -> str:
         return f"norm={self.norm!r}"

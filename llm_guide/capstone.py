@@ -78,7 +78,7 @@ class CapstoneConfig:
     def model_config(self, vocab_size: int) -> GPTConfig:
         return GPTConfig(
             vocab_size=vocab_size, block_size=self.block_size, n_layer=self.n_layer, n_head=self.n_head,
-            n_embd=self.n_embd, dropout=self.dropout, fast_attention=self.fast, fused_kernels=self.fast,
+            n_embd=self.n_embd, dropout=self.dropout, fast=self.fast,
         )
 
     def train_config(self, progress: bool = False) -> TrainConfig:

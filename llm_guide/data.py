@@ -17,6 +17,8 @@ from typing import Sequence, Union
 import numpy as np
 import torch
 
+from llm_guide.checks import check_int
+
 __all__ = ["as_ids", "windows", "xy_pairs", "train_val_split", "get_batch"]
 
 #: Anything that holds a 1-D run of token ids: a list, a NumPy array or a tensor.
@@ -40,11 +42,7 @@ def as_ids(ids: TokenIds, name: str = "ids") -> torch.Tensor:
 
 
 def _check_block_size(block_size: int) -> None:
-    if not isinstance(block_size, (int, np.integer)) or isinstance(block_size, bool) or block_size < 1:
-        raise ValueError(
-            f"block_size must be a whole number >= 1 (the number of tokens the model "
-            f"sees at once), got {block_size!r}"
-        )
+    check_int(block_size, "block_size", hint="the number of tokens the model sees at once")
 
 
 def _check_length(data: torch.Tensor, block_size: int, name: str = "ids") -> None:
@@ -122,8 +120,7 @@ def get_batch(
     """
     data = as_ids(data, name="data")
     _check_block_size(block_size)
-    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+    check_int(batch_size, "batch_size")
     _check_length(data, block_size, name="data")
     # The last start that still leaves room for the target's final token is
     # len(data) - block_size - 1; randint's upper bound is exclusive.

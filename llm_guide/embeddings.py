@@ -11,12 +11,14 @@ attractive: moving k positions along is the same linear map wherever you start.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn as nn
 
-__all__ = ["sinusoidal_positions", "offset_matrix", "TokenAndPositionEmbedding"]
+from llm_guide.checks import check_choice
+
+__all__ = ["sinusoidal_positions", "offset_matrix", "check_token_ids", "TokenAndPositionEmbedding"]
 
 
 def _frequencies(C: int, base: float) -> torch.Tensor:
@@ -72,6 +74,23 @@ def offset_matrix(k: int, C: int, base: float = 10000.0, dtype: torch.dtype = to
 
 
 # --8<-- [start:token_and_position_embedding]
+def check_token_ids(ids: Any, vocab_size: int, name: str = "idx") -> None:
+    """Fail early, with the fix, instead of with an index error deep inside the lookup."""
+    if not isinstance(ids, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of token ids, got {type(ids).__name__}; use torch.tensor(...)")
+    if ids.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"{name} must hold integer token ids (torch.long), got dtype {ids.dtype}; use {name}.long()")
+    if ids.numel() == 0:
+        raise ValueError(f"{name} has shape {tuple(ids.shape)}: give at least one token per sequence")
+    if ids.device.type != "meta":  # a meta tensor has a shape but no values to check
+        lo, hi = int(ids.min()), int(ids.max())
+        if lo < 0 or hi >= vocab_size:
+            raise ValueError(
+                f"{name} contains token id {lo if lo < 0 else hi}, outside [0, {vocab_size}) for "
+                f"vocab_size={vocab_size}; encode with the tokenizer the model was built for"
+            )
+
+
 class TokenAndPositionEmbedding(nn.Module):
     """Token ids (B, T) -> vectors (B, T, C): a token's embedding plus its position's.
 
@@ -89,8 +108,7 @@ class TokenAndPositionEmbedding(nn.Module):
         positions: Literal["learned", "sinusoidal"] = "learned",
     ) -> None:
         super().__init__()
-        if positions not in ("learned", "sinusoidal"):
-            raise ValueError(f"positions must be 'learned' or 'sinusoidal', not {positions!r}")
+        check_choice(positions, "positions", ("learned", "sinusoidal"))
         self.block_size = block_size
         self.wte = nn.Embedding(vocab_size, n_embd)  # token embedding: one row per token id
         if positions == "learned":
@@ -104,11 +122,13 @@ class TokenAndPositionEmbedding(nn.Module):
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         """idx: (B, T) integer ids -> (B, T, C)."""
+        check_token_ids(idx, self.wte.num_embeddings)
         T = idx.size(-1)
         if T > self.block_size:
+            bs = self.block_size
             raise ValueError(
-                f"sequence of length {T} is longer than block_size={self.block_size}: "
-                f"there are only {self.block_size} position vectors"
+                f"sequence of length {T} is longer than the context length block_size={bs}: there are only "
+                f"{bs} position vectors; crop to the last {bs} tokens (idx[..., -{bs}:])"
             )
         # (B, T, C) + (T, C): the same position vectors are added to every sequence in the batch
         return self.wte(idx) + self.position_table()[:T]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import torch
 
+from llm_guide.checks import check_int
 from llm_guide.model import GPT
 
 __all__ = ["next_token_distribution", "generate"]
@@ -27,8 +28,8 @@ def _check_sampling(temperature: float, top_k: int | None, top_p: float | None) 
         raise ValueError(
             f"temperature must be > 0, got {temperature!r}; use greedy=True for deterministic argmax decoding"
         )
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-        raise ValueError(f"top_k must be a whole number >= 1 (or None for no limit), got {top_k!r}")
+    if top_k is not None:
+        check_int(top_k, "top_k", hint="or None for no limit")
     if top_p is not None and not 0.0 < top_p <= 1.0:
         raise ValueError(f"top_p must be in (0, 1] (or None for no limit), got {top_p!r}")
 
@@ -89,8 +90,7 @@ def generate(
     """
     if not greedy:
         _check_sampling(temperature, top_k, top_p)
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}")
+    check_int(max_new_tokens, "max_new_tokens", minimum=0)
     if not isinstance(idx, torch.Tensor) or idx.ndim != 2:
         shape = tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__
         raise ValueError(f"idx must be a (B, T) tensor of token ids, got {shape}; for one prompt use idx.unsqueeze(0)")

@@ -22,8 +22,11 @@ from typing import Callable, NamedTuple
 import torch
 import torch.nn as nn
 
+from llm_guide.attention import causal_mask
+from llm_guide.checks import check_int
 from llm_guide.model import GPT, GPTConfig
 from llm_guide.tokenizers import CharTokenizer
+from llm_guide.train import train_step
 
 __all__ = [
     "weights_fingerprint",
@@ -70,21 +73,15 @@ def train_on_batches(
     ``make_batch(generator)`` returns (x, y) of shape (B, T). The synthetic tasks
     of this chapter make fresh examples every step, so there is no text to cut
     windows from and nothing to hold out: every batch is new to the model.
+    Each step is chapter 9's ``train_step``, without weight decay or clipping.
     Returns the loss of every step.
     """
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps!r}")
+    check_int(steps, "steps")
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     model.train()
-    losses = []
-    for _ in range(steps):
-        x, y = make_batch(generator)
-        _, loss = model(x, y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = [train_step(model, optimizer, *make_batch(generator), lr, grad_clip=None, step=step)[0]
+              for step in range(steps)]
     model.eval()
     return losses
 # --8<-- [end:train_on_batches]
@@ -182,12 +179,12 @@ def attention_only_gpt(
     With no MLPs, whatever the model computes about the context, attention has
     to compute. The head is untied from the embedding, so what a token looks
     like and what the model writes can be learned separately. It trains with
-    PyTorch's fused kernels (the same maths, faster); ``attention_maps`` still
-    reads the weights through the written-out attention.
+    PyTorch's fused kernels (``fast=True``: the same maths, faster);
+    ``attention_maps`` still reads the weights through the written-out attention.
     """
     config = GPTConfig(
         vocab_size=vocab_size, block_size=block_size, n_layer=n_layer, n_head=n_head, n_embd=n_embd,
-        mlp=False, tie_weights=False, fast_attention=True, fused_kernels=True,
+        mlp=False, tie_weights=False, fast=True,
     )
     return GPT(config)
 # --8<-- [end:attention_only_gpt]
@@ -233,8 +230,7 @@ def induction_targets(x: torch.Tensor) -> torch.Tensor:
     same = x[:, :, None] == x[:, None, :]  # (B, T, T): x[t] == x[j]
     target = torch.zeros_like(same)
     target[:, :, 1:] = same[:, :, :-1]  # key s = j + 1
-    allowed = torch.ones(T, T, dtype=torch.bool).tril()  # s <= t
-    return target & allowed
+    return target & causal_mask(T, device=x.device)  # s <= t
 
 
 def induction_scores(attn: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:

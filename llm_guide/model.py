@@ -12,7 +12,6 @@ with post-norm, ReLU and an untied head, is the 2,453-parameter Keras TinyGPT.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from dataclasses import dataclass
@@ -22,7 +21,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from llm_guide.block import Block, FeedForward, LayerNorm
+from llm_guide.attention import head_size
+from llm_guide.block import ACTIVATIONS, NORMS, Block, LayerNorm
+from llm_guide.checks import check_choice, check_int
+from llm_guide.embeddings import TokenAndPositionEmbedding, check_token_ids
 
 __all__ = [
     "GPTConfig",
@@ -31,7 +33,6 @@ __all__ = [
     "parameter_table",
     "component_totals",
     "load_gpt2_state_dict",
-    "use_fused_kernels",
 ]
 
 # --8<-- [start:gpt2_sizes]
@@ -59,9 +60,10 @@ class GPTConfig:
     norm: "pre" (GPT-2) or "post" (original transformer); see ``Block``.
     activation: "gelu" (GPT-2's tanh approximation) or "relu".
     tie_weights: use the token embedding table as the output head too (GPT-2 does).
-    fast_attention: use PyTorch's fused attention kernel (same result, faster).
     mlp: False leaves out every block's feed-forward: an attention-only model (chapter 10).
-    fused_kernels: run LayerNorm and GELU as PyTorch's nn.LayerNorm and F.gelu (same maths, faster).
+    fast: run attention, LayerNorm and GELU on PyTorch's fused kernels instead of the
+        chapters' written-out code: the same modules and weights, the same numbers up
+        to float rounding, faster. Off by default, so the model runs the code you read.
     """
 
     vocab_size: int
@@ -75,34 +77,25 @@ class GPTConfig:
     norm: Literal["pre", "post"] = "pre"
     activation: Literal["gelu", "relu"] = "gelu"
     tie_weights: bool = True
-    fast_attention: bool = False
     mlp: bool = True
-    fused_kernels: bool = False
+    fast: bool = False
 
     def __post_init__(self) -> None:
+        for name in ("vocab_size", "block_size", "n_layer"):
+            check_int(getattr(self, name), name)
+        head_size(self.n_embd, self.n_head)  # both positive, and n_head divides n_embd
         if self.n_hidden is None:
             self.n_hidden = 4 * self.n_embd
-        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "n_hidden"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.n_embd % self.n_head != 0:
-            divisors = [h for h in range(1, self.n_embd + 1) if self.n_embd % h == 0 and h <= 64]
-            raise ValueError(
-                f"n_embd={self.n_embd} must be divisible by n_head={self.n_head}, since each head "
-                f"gets n_embd // n_head channels; n_head could be one of {divisors}"
-            )
+        check_int(self.n_hidden, "n_hidden")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if self.norm not in ("pre", "post"):
-            raise ValueError(f"norm must be 'pre' (GPT-2) or 'post' (original transformer), got {self.norm!r}")
-        if self.activation not in ("gelu", "relu"):
-            raise ValueError(f"activation must be 'gelu' or 'relu', got {self.activation!r}")
+        check_choice(self.norm, "norm", NORMS)
+        check_choice(self.activation, "activation", ACTIVATIONS)
 
     @property
     def head_size(self) -> int:
         """Channels per head, hs = n_embd // n_head."""
-        return self.n_embd // self.n_head
+        return head_size(self.n_embd, self.n_head)
 # --8<-- [end:gpt_config]
 
     # --8<-- [start:gpt_config_presets]
@@ -180,14 +173,14 @@ class GPT(nn.Module):
         C = config.n_embd
         self.transformer = nn.ModuleDict(
             dict(
-                wte=nn.Embedding(config.vocab_size, C),  # token embedding
-                wpe=nn.Embedding(config.block_size, C),  # learned position embedding
+                # chapters 4 and 5: a token's vector plus its position's (wte + wpe)
+                embed=TokenAndPositionEmbedding(config.vocab_size, config.block_size, C),
                 drop=nn.Dropout(config.dropout),
                 h=nn.ModuleList(
                     Block(
                         C, config.n_head, config.n_hidden,
                         norm=config.norm, activation=config.activation, bias=config.bias,
-                        dropout=config.dropout, fast_attention=config.fast_attention, mlp=config.mlp,
+                        dropout=config.dropout, mlp=config.mlp, fast=config.fast,
                     )
                     for _ in range(config.n_layer)
                 ),
@@ -196,7 +189,7 @@ class GPT(nn.Module):
         if config.norm == "pre":
             # pre-norm blocks leave the residual stream un-normalised, so it gets one
             # last LayerNorm before the head; post-norm blocks already end with one
-            self.transformer["ln_f"] = LayerNorm(C, bias=config.bias)
+            self.transformer["ln_f"] = LayerNorm(C, bias=config.bias, fast=config.fast)
         # The head's bias follows one rule: a tied head has none (GPT-2: the head
         # *is* the embedding table, read backwards); an untied head has one exactly
         # when config.bias is set (the Keras TinyGPT's Dense layer has one).
@@ -204,7 +197,7 @@ class GPT(nn.Module):
         if config.tie_weights:
             # one (V, C) matrix both embeds token ids and scores them at the output:
             # a token's input and output vectors are the same, and V * C fewer parameters
-            self.lm_head.weight = self.transformer.wte.weight
+            self.lm_head.weight = self.transformer.embed.wte.weight
 
         self.apply(self._init_weights)
         # Each block adds two outputs (attention and MLP) to the residual stream, so its
@@ -214,8 +207,6 @@ class GPT(nn.Module):
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):
                 nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
-        if config.fused_kernels:
-            use_fused_kernels(self)  # the same maths, each in one PyTorch kernel
 
     def _init_weights(self, module: nn.Module) -> None:
         """GPT-2's init: small normal weights (std 0.02), zero biases, LayerNorm as identity.
@@ -231,27 +222,6 @@ class GPT(nn.Module):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 # --8<-- [end:gpt_init]
 
-    def _check_ids(self, ids: Any, name: str) -> None:
-        """Fail early, with the fix, instead of deep inside an embedding lookup."""
-        if not isinstance(ids, torch.Tensor):
-            raise ValueError(f"{name} must be a torch.Tensor of token ids, got {type(ids).__name__}; use torch.tensor(...)")
-        if ids.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"{name} must hold integer token ids (torch.long), got dtype {ids.dtype}; use {name}.long()")
-        if ids.ndim != 2:
-            hint = f"; for one sequence use {name}.unsqueeze(0)" if ids.ndim == 1 else ""
-            raise ValueError(f"{name} must have shape (B, T), got shape {tuple(ids.shape)}{hint}")
-        if ids.size(1) == 0:
-            raise ValueError(f"{name} has shape {tuple(ids.shape)}: give at least one token per sequence")
-        if ids.device.type != "meta":  # a meta tensor has a shape but no values to check
-            V = self.config.vocab_size
-            lo, hi = int(ids.min()), int(ids.max())
-            if lo < 0 or hi >= V:
-                bad = lo if lo < 0 else hi
-                raise ValueError(
-                    f"{name} contains token id {bad}, outside [0, {V}) for vocab_size={V}; "
-                    "encode with the tokenizer the model was built for"
-                )
-
     # --8<-- [start:gpt_forward]
     def forward(
         self, idx: torch.Tensor, targets: torch.Tensor | None = None
@@ -262,17 +232,10 @@ class GPT(nn.Module):
         cross-entropy of predicting targets[b, t] from logits[b, t], averaged
         over all B * T positions: every position is a training example.
         """
-        self._check_ids(idx, "idx")
-        B, T = idx.shape
-        if T > self.config.block_size:
-            bs = self.config.block_size
-            raise ValueError(
-                f"sequence of length {T} is longer than the context length block_size={bs}; "
-                f"crop to the last {bs} tokens (idx[:, -{bs}:])"
-            )
-        pos = torch.arange(T, device=idx.device)  # (T,)
-        # (B, T, C) + (T, C): the same position vectors are added to every sequence
-        x = self.transformer.wte(idx) + self.transformer.wpe(pos)
+        if isinstance(idx, torch.Tensor) and idx.ndim != 2:
+            hint = "; for one sequence use idx.unsqueeze(0)" if idx.ndim == 1 else ""
+            raise ValueError(f"idx must have shape (B, T), got shape {tuple(idx.shape)}{hint}")
+        x = self.transformer.embed(idx)  # (B, T, C); checks the ids and the length
         x = self.transformer.drop(x)
         for block in self.transformer.h:
             x = block(x)  # (B, T, C)
@@ -282,12 +245,13 @@ class GPT(nn.Module):
 
         loss = None
         if targets is not None:
-            self._check_ids(targets, "targets")
+            check_token_ids(targets, self.config.vocab_size, "targets")
             if targets.shape != idx.shape:
                 raise ValueError(
                     f"targets must have the same shape as idx {tuple(idx.shape)}, got {tuple(targets.shape)}"
                 )
             # cross_entropy wants (N, V) scores and (N,) class ids: flatten batch and time
+            B, T = idx.shape
             loss = F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T).long())
         return logits, loss
     # --8<-- [end:gpt_forward]
@@ -308,28 +272,6 @@ class GPT(nn.Module):
         return load_gpt2_state_dict(cls(config), state_dict)
 
 
-def use_fused_kernels(model: nn.Module) -> nn.Module:
-    """Swap the written-out LayerNorm and GELU for PyTorch's fused versions, in place.
-
-    Each ``LayerNorm`` becomes an ``nn.LayerNorm`` holding the same weight and
-    bias (same names, so state dicts still load), and GELU feed-forwards call
-    ``F.gelu(approximate="tanh")``. The results agree to float rounding; the
-    fused kernels make one pass over memory where the written-out versions make
-    several, which matters on a CPU. Returns the model.
-    """
-    for name, module in list(model.named_modules()):
-        if isinstance(module, LayerNorm):
-            fused = nn.LayerNorm(module.weight.numel(), eps=module.eps, bias=module.bias is not None)
-            fused.weight = module.weight
-            if module.bias is not None:
-                fused.bias = module.bias
-            parent, _, child = name.rpartition(".")
-            setattr(model.get_submodule(parent) if parent else model, child, fused)
-        elif isinstance(module, FeedForward) and module.activation == "gelu":
-            module.act = functools.partial(F.gelu, approximate="tanh")
-    return model
-
-
 # --8<-- [start:parameter_table]
 class ParamRow(NamedTuple):
     """One row of a parameter table."""
@@ -341,8 +283,8 @@ class ParamRow(NamedTuple):
 
 
 _COMPONENTS = {
-    "transformer.wte": "token embedding",
-    "transformer.wpe": "position embedding",
+    "transformer.embed.wte": "token embedding",
+    "transformer.embed.wpe": "position embedding",
     "ln_1": "LayerNorm 1",
     "attn.c_attn": "attention QKV",
     "attn.c_proj": "attention output",
@@ -388,6 +330,18 @@ def component_totals(rows: list[ParamRow]) -> dict[str, int]:
 _CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 # Older checkpoints also store the causal mask as buffers; it is not a weight.
 _MASK_BUFFERS = (".attn.bias", ".attn.masked_bias")
+# GPT-2 keeps its two embedding tables at the top; here they live in the chapter-5 module.
+_RENAMED = {"transformer.wte.": "transformer.embed.wte.", "transformer.wpe.": "transformer.embed.wpe."}
+
+
+def _our_name(key: str) -> str:
+    """A Hugging Face GPT-2 key (``GPT2LMHeadModel`` or ``GPT2Model``) as this model names it."""
+    if not key.startswith(("transformer.", "lm_head.")):
+        key = f"transformer.{key}"  # GPT2Model's keys lack the prefix
+    for old, new in _RENAMED.items():
+        if key.startswith(old):
+            return new + key[len(old):]
+    return key
 
 
 def load_gpt2_state_dict(model: GPT, state_dict: Mapping[str, torch.Tensor]) -> GPT:
@@ -397,14 +351,11 @@ def load_gpt2_state_dict(model: GPT, state_dict: Mapping[str, torch.Tensor]) -> 
     Every tensor is checked before anything is copied, so a mismatch leaves the
     model untouched.
     """
-    sd = {
-        (k if k.startswith(("transformer.", "lm_head.")) else f"transformer.{k}"): v
-        for k, v in state_dict.items()
-        if not k.endswith(_MASK_BUFFERS)
-    }
+    sd = {_our_name(k): v for k, v in state_dict.items() if not k.endswith(_MASK_BUFFERS)}
+    wte = "transformer.embed.wte.weight"
     tied = model.config.tie_weights
-    if tied and "lm_head.weight" not in sd and "transformer.wte.weight" in sd:
-        sd["lm_head.weight"] = sd["transformer.wte.weight"]  # GPT2Model has no head: it is wte
+    if tied and "lm_head.weight" not in sd and wte in sd:
+        sd["lm_head.weight"] = sd[wte]  # GPT2Model has no head: it is wte
     ours = model.state_dict()
     if "lm_head.bias" in ours and "lm_head.bias" not in sd:
         # GPT-2's head never has a bias; an untied head here has one (see GPT), and a
@@ -416,7 +367,7 @@ def load_gpt2_state_dict(model: GPT, state_dict: Mapping[str, torch.Tensor]) -> 
             f"state dict does not fit this GPTConfig: missing {missing[:4]}, unexpected {unexpected[:4]}; "
             "check n_layer, bias and norm against the checkpoint (GPTConfig.from_hf builds a matching one)"
         )
-    if tied and not torch.equal(sd["lm_head.weight"], sd["transformer.wte.weight"]):
+    if tied and not torch.equal(sd["lm_head.weight"], sd[wte]):
         raise ValueError("the checkpoint's lm_head.weight differs from wte.weight; use tie_weights=False")
     weights = {k: v.t() if k.endswith(_CONV1D_WEIGHTS) else v for k, v in sd.items()}
     for k, v in weights.items():

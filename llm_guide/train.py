@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from llm_guide.checks import check_int
 from llm_guide.data import as_ids, get_batch, xy_pairs
 from llm_guide.weights import load_weights, read_metadata, save_weights
 
@@ -37,6 +38,7 @@ __all__ = [
     "make_optimizer",
     "Batches",
     "estimate_loss",
+    "train_step",
     "train",
     "adamw_step",
     "sgd_step",
@@ -86,28 +88,22 @@ class TrainConfig:
 
     def check(self) -> None:
         """Raise a ValueError for any setting that cannot work."""
-        if not isinstance(self.steps, int) or self.steps < 1:
-            raise ValueError(f"steps must be a whole number >= 1, got {self.steps!r}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(
-                f"batch_size must be >= 1, or None to use every window in every step; got {self.batch_size!r}"
-            )
-        if self.block_size is not None and self.block_size < 1:
-            raise ValueError(f"block_size must be >= 1, or None to use the model's; got {self.block_size!r}")
+        check_int(self.steps, "steps")
+        if self.batch_size is not None:
+            check_int(self.batch_size, "batch_size", hint="or None to use every window in every step")
+        if self.block_size is not None:
+            check_int(self.block_size, "block_size", hint="or None to use the model's")
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}; 1e-3 is a good start for AdamW")
         if not 0 <= self.final_lr <= self.lr:
             raise ValueError(f"min_lr must be between 0 and lr = {self.lr}, got {self.min_lr!r}")
-        if self.warmup_steps < 0:
-            raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps!r}")
+        check_int(self.warmup_steps, "warmup_steps", minimum=0)
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0, or None for no clipping; got {self.grad_clip!r}")
-        if self.eval_interval < 1 or self.eval_steps < 1:
-            raise ValueError(
-                f"eval_interval and eval_steps must be >= 1, got {self.eval_interval!r} and {self.eval_steps!r}"
-            )
+        check_int(self.eval_interval, "eval_interval")
+        check_int(self.eval_steps, "eval_steps")
 # --8<-- [end:config]
 
 
@@ -228,6 +224,46 @@ def _block_size(model: nn.Module, config: TrainConfig) -> int:
     return model_config.block_size
 
 
+# --8<-- [start:train_step]
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lr: float,
+    grad_clip: float | None = 1.0,
+    step: int = 0,
+) -> tuple[float, float]:
+    """One update of ``model`` on the batch (x, y), both (B, T); returns (loss, gradient norm).
+
+    Sets every parameter group's learning rate to ``lr``, measures the loss,
+    backpropagates, clips the gradient's norm to ``grad_clip`` (None: only
+    measure it) and lets the optimizer move the weights. The returned norm is
+    the one before clipping. ``step`` only labels the error if training blew up.
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    _, loss = model(x, y)
+    if not torch.isfinite(loss):
+        raise TrainingDivergedError(
+            f"the loss became {loss.item()} at step {step} (lr {lr:.3g}); training diverged. "
+            "Lower the learning rate (TrainConfig.lr) or keep gradient clipping on"
+        )
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    # clip_grad_norm_ returns the norm *before* clipping; max_norm=inf only measures it.
+    norm = nn.utils.clip_grad_norm_(params, grad_clip or float("inf"))
+    if not torch.isfinite(norm):
+        raise TrainingDivergedError(
+            f"the gradient norm became {norm.item()} at step {step} (lr {lr:.3g}); "
+            "lower the learning rate (TrainConfig.lr)"
+        )
+    optimizer.step()
+    return loss.item(), norm.item()
+# --8<-- [end:train_step]
+
+
 # --8<-- [start:train]
 def train(
     model: nn.Module,
@@ -253,7 +289,6 @@ def train(
     batch_gen = torch.Generator().manual_seed(config.seed)
     eval_gen = torch.Generator().manual_seed(config.seed + 1)  # evaluating never shifts the training batches
     optimizer = make_optimizer(model, config)
-    params = [p for group in optimizer.param_groups for p in group["params"]]
     result = TrainResult()
 
     def evaluate(step: int) -> None:
@@ -270,30 +305,11 @@ def train(
                 evaluate(step)
 
             lr = lr_at(step, config)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-
             x, y = train_batches.next(batch_gen)  # (B, T) each
-            _, loss = model(x, y)
-            if not torch.isfinite(loss):
-                raise TrainingDivergedError(
-                    f"the loss became {loss.item()} at step {step} (lr {lr:.3g}); training diverged. "
-                    f"Lower TrainConfig.lr (now {config.lr}) or keep grad_clip on"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            # clip_grad_norm_ returns the norm *before* clipping; max_norm=inf only measures it.
-            norm = nn.utils.clip_grad_norm_(params, config.grad_clip or float("inf"))
-            if not torch.isfinite(norm):
-                raise TrainingDivergedError(
-                    f"the gradient norm became {norm.item()} at step {step} (lr {lr:.3g}); "
-                    f"lower TrainConfig.lr (now {config.lr})"
-                )
-            optimizer.step()
-
-            result.losses.append(loss.item())
+            loss, norm = train_step(model, optimizer, x, y, lr, config.grad_clip, step)
+            result.losses.append(loss)
             result.lrs.append(lr)
-            result.grad_norms.append(norm.item())
+            result.grad_norms.append(norm)
             bar.set_postfix(loss=f"{result.losses[-1]:.4f}", refresh=False)
 
     evaluate(config.steps)  # the model as it ends up

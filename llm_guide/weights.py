@@ -19,6 +19,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from llm_guide.checks import check_int
+
 __all__ = [
     "TensorRow",
     "state_dict_table",
@@ -80,7 +82,7 @@ def _same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def tied_groups(model: nn.Module) -> list[list[str]]:
-    """Names in the state dict that share one tensor, e.g. ``[["transformer.wte.weight", "lm_head.weight"]]``."""
+    """Names in the state dict that share one tensor, e.g. ``[["transformer.embed.wte.weight", "lm_head.weight"]]``."""
     groups: list[list[str]] = []
     anchors: list[torch.Tensor] = []
     for name, t in model.state_dict().items():
@@ -205,7 +207,7 @@ GROUPS = ("embeddings", "attention", "feed-forward", "norms", "head")
 
 def group_of(name: str) -> str:
     """Which of ``GROUPS`` a parameter belongs to, read from its GPT-2-style name."""
-    if name.startswith(("transformer.wte.", "transformer.wpe.")):
+    if name.startswith("transformer.embed."):
         return "embeddings"
     if ".attn." in name:  # c_attn, c_proj (and LoRA adapters on them)
         return "attention"
@@ -242,11 +244,12 @@ class LoRALinear(nn.Module):
     def __init__(self, base: nn.Linear, rank: int, alpha: float = 1.0) -> None:
         super().__init__()
         limit = min(base.in_features, base.out_features)
-        if not isinstance(rank, int) or isinstance(rank, bool) or not 1 <= rank <= limit:
+        allowed = f"min(in_features, out_features) = min({base.in_features}, {base.out_features}) = {limit}"
+        check_int(rank, "LoRA rank", hint=f"from 1 to {allowed}")
+        if rank > limit:
             raise ValueError(
-                f"LoRA rank must be a whole number from 1 to min(in_features, out_features) "
-                f"= min({base.in_features}, {base.out_features}) = {limit}, got {rank!r}; "
-                f"a larger rank cannot express anything more than a full update"
+                f"LoRA rank must be at most {allowed}, got {rank!r}: "
+                "a larger rank cannot express anything more than a full update"
             )
         if alpha <= 0:
             raise ValueError(f"LoRA alpha must be > 0, got {alpha!r}")

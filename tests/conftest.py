@@ -66,3 +66,17 @@ def pytest_collection_modifyitems(session, config, items):
         return 1 if item.path.suffix == ".md" else 2
 
     items.sort(key=cost)  # stable: within each kind, the collected order
+
+
+@pytest.fixture
+def saved_svg(tmp_path):
+    """Save a figure the way the pages do and return the SVG text (checking the 200 KB budget)."""
+    from llm_guide.figures.style import save
+
+    def _save(fig) -> str:
+        path = tmp_path / "figure.svg"
+        save(fig, str(path))
+        assert path.stat().st_size < 200_000
+        return path.read_text(encoding="utf-8")
+
+    return _save

@@ -214,7 +214,7 @@ def test_mha_rejects_width_not_divisible_by_heads():
 
 def test_attention_maps_returns_one_map_per_layer_and_restores_state():
     torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=7, block_size=8, n_layer=2, n_head=2, fast_attention=True))
+    model = GPT(GPTConfig(vocab_size=7, block_size=8, n_layer=2, n_head=2, fast=True))
     model.train()
     idx = torch.tensor([[1, 2, 3, 4, 5]])
     maps = attention_maps(model, idx)

@@ -6,7 +6,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from llm_guide.attention import MultiHeadAttention
-from llm_guide.block import ACTIVATIONS, Block, FeedForward, LayerNorm, gelu
+from llm_guide import activations
+from llm_guide.block import ACTIVATIONS, Block, FeedForward, LayerNorm
 
 ATOL = 1e-6
 
@@ -15,8 +16,9 @@ def randn(*shape, seed=0):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
 
-def test_layer_norm_matches_torch_with_learned_scale_and_shift():
-    ours, ref = LayerNorm(8), nn.LayerNorm(8)  # both eps=1e-5
+@pytest.mark.parametrize("fast", [False, True])
+def test_layer_norm_matches_torch_with_learned_scale_and_shift(fast):
+    ours, ref = LayerNorm(8, fast=fast), nn.LayerNorm(8)  # both eps=1e-5
     w, b = randn(8, seed=1), randn(8, seed=2)
     with torch.no_grad():
         ours.weight.copy_(w), ours.bias.copy_(b), ref.weight.copy_(w), ref.bias.copy_(b)
@@ -41,20 +43,36 @@ def test_layer_norm_of_constant_vector_is_finite():
     assert torch.equal(LayerNorm(4)(torch.full((1, 4), 3.0)), torch.zeros(1, 4))
 
 
-def test_gelu_is_gpt2_tanh_approximation():
+@pytest.mark.parametrize("fast", [False, True])
+def test_feed_forward_uses_gpt2_tanh_gelu(fast):
+    ff = FeedForward(8, 32, "gelu", fast=fast)
     x = torch.linspace(-6, 6, 1001)
-    torch.testing.assert_close(gelu(x), F.gelu(x, approximate="tanh"), atol=ATOL, rtol=0)
-    assert not torch.allclose(gelu(x), F.gelu(x), atol=1e-5)  # not the exact erf GELU
+    torch.testing.assert_close(ff.act(x), F.gelu(x, approximate="tanh"), atol=ATOL, rtol=0)
+    assert not torch.allclose(ff.act(x), F.gelu(x), atol=1e-5)  # not the exact erf GELU
     assert set(ACTIVATIONS) == {"gelu", "relu"}
 
 
+def test_feed_forward_calls_chapter_4s_activations(monkeypatch):
+    """The teaching path is chapter 4's code: the very functions, and they are what runs."""
+    import llm_guide.block
+
+    assert (llm_guide.block.gelu, llm_guide.block.relu) == (activations.gelu, activations.relu)
+    calls = []
+    monkeypatch.setattr("llm_guide.block.gelu", lambda x, approximate: calls.append(approximate) or x)
+    monkeypatch.setattr("llm_guide.block.relu", lambda x: calls.append("relu") or x)
+    FeedForward(8, 32, "gelu")(randn(1, 2, 8))
+    FeedForward(8, 32, "relu")(randn(1, 2, 8))
+    assert calls == ["tanh", "relu"]
+
+
+@pytest.mark.parametrize("fast", [False, True])
 @pytest.mark.parametrize(
     "activation, reference",
     [("gelu", lambda h: F.gelu(h, approximate="tanh")), ("relu", F.relu)],
 )
-def test_feed_forward_is_expand_activate_contract(activation, reference):
+def test_feed_forward_is_expand_activate_contract(activation, reference, fast):
     torch.manual_seed(0)
-    ff = FeedForward(8, 32, activation)
+    ff = FeedForward(8, 32, activation, fast=fast)
     assert ff.c_fc.weight.shape == (32, 8) and ff.c_proj.weight.shape == (8, 32)
     x = randn(2, 3, 8)
     expected = F.linear(reference(F.linear(x, ff.c_fc.weight, ff.c_fc.bias)), ff.c_proj.weight, ff.c_proj.bias)
@@ -115,9 +133,9 @@ def test_block_is_causal_and_keeps_shape(norm):
     torch.testing.assert_close(y[:, :-1], y2[:, :-1], atol=ATOL, rtol=0)
 
 
-def test_block_fast_attention_matches_teaching_attention():
+def test_block_fast_path_matches_teaching_path():
     torch.manual_seed(0)
-    slow, fast = Block(16, 4), Block(16, 4, fast_attention=True)
+    slow, fast = Block(16, 4), Block(16, 4, fast=True)
     fast.load_state_dict(slow.state_dict())
     x = randn(2, 7, 16)
     torch.testing.assert_close(fast(x), slow(x), atol=ATOL, rtol=0)

@@ -20,7 +20,7 @@ from llm_guide.capstone import (
 from llm_guide.corpora import python_docs
 from llm_guide.data import train_val_split
 from llm_guide.generate import generate
-from llm_guide.model import GPT, GPTConfig, use_fused_kernels
+from llm_guide.model import GPT, GPTConfig
 from llm_guide.train import save_checkpoint
 
 RHYME = "mary had a little lamb, its fleece was white as snow.\n" * 30
@@ -48,7 +48,7 @@ def test_train_char_gpt_runs_the_pipeline_and_is_repeatable():
     assert first.val_loss < first.history.evals[0].val_loss  # it learned something
     assert (first.train_loss, first.val_loss) == (again.train_loss, again.val_loss)
     assert first.n_params == first.model.num_params()
-    assert first.model.config.fast_attention and first.model.config.fused_kernels
+    assert first.model.config.fast  # the capstone trains on the fused kernels
 
 
 def test_train_char_gpt_turns_short_texts_into_value_errors():
@@ -143,42 +143,6 @@ def test_reference_run_learned(reference):
     assert first[2] > 4.0  # about ln(vocab_size) at step 0
     assert last[2] < 2.0
     assert abs(last[2] - last[1]) < 0.3  # validation tracks training: no heavy overfitting
-
-
-# ---------------------------------------------------------------------------------
-# the model addition: fused_kernels
-# ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("activation", ["gelu", "relu"])
-@pytest.mark.parametrize("norm", ["pre", "post"])
-def test_fused_kernels_give_the_same_logits_and_gradients(activation, norm):
-    shape = dict(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16, activation=activation, norm=norm)
-    torch.manual_seed(0)
-    written = GPT(GPTConfig(**shape))
-    torch.manual_seed(0)
-    fused = GPT(GPTConfig(**shape, fused_kernels=True))
-    assert list(written.state_dict()) == list(fused.state_dict())
-    for (name, a), b in zip(written.state_dict().items(), fused.state_dict().values()):
-        assert torch.equal(a, b), name
-    x = torch.randint(11, (3, 8))
-    loss_w, loss_f = written(x, x)[1], fused(x, x)[1]
-    assert torch.allclose(written(x)[0], fused(x)[0], atol=1e-5)
-    loss_w.backward()
-    loss_f.backward()
-    for (name, a), b in zip(written.named_parameters(), fused.parameters()):
-        assert torch.allclose(a.grad, b.grad, atol=1e-5), name
-
-
-def test_fused_kernels_swap_modules_but_keep_the_weights_shared():
-    model = GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=16))
-    ln = model.transformer.h[0].ln_1
-    use_fused_kernels(model)
-    new = model.transformer.h[0].ln_1
-    assert isinstance(new, torch.nn.LayerNorm) and new.weight is ln.weight and new.bias is ln.bias
-    assert isinstance(model.transformer.ln_f, torch.nn.LayerNorm)
-    other = GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=16))
-    model.load_state_dict(other.state_dict())  # written-out weights load into the fused model
-    x = torch.randint(11, (2, 8))
-    assert torch.allclose(model(x)[0], other(x)[0], atol=1e-5)
 
 
 def test_torch_threads_restores_the_count_even_after_an_error():

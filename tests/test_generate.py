@@ -87,8 +87,8 @@ def test_distribution_works_row_by_row_on_a_batch():
     [
         ({"temperature": 0.0}, r"temperature must be > 0, got 0.0; use greedy=True for deterministic argmax"),
         ({"temperature": -1.0}, r"temperature must be > 0, got -1.0"),
-        ({"top_k": 0}, r"top_k must be a whole number >= 1.*got 0"),
-        ({"top_k": 2.5}, r"top_k must be a whole number >= 1.*got 2.5"),
+        ({"top_k": 0}, r"top_k must be a positive integer, got 0"),
+        ({"top_k": 2.5}, r"top_k must be a positive integer, got 2.5"),
         ({"top_p": 0.0}, r"top_p must be in \(0, 1\].*got 0.0"),
         ({"top_p": 1.5}, r"top_p must be in \(0, 1\].*got 1.5"),
     ],

@@ -64,11 +64,11 @@ def test_logits_match_hugging_face(hf_model, idx, hf_logits):
         logits, _ = ours(idx)
     assert logits.shape == hf_logits.shape == (3, 32, 100)
     assert (logits - hf_logits).abs().max().item() < 1e-4
-    assert ours.lm_head.weight is ours.transformer.wte.weight  # still tied after loading
+    assert ours.lm_head.weight is ours.transformer.embed.wte.weight  # still tied after loading
 
 
-def test_fast_attention_logits_match_hugging_face(hf_model, idx, hf_logits):
-    config = GPTConfig.from_hf(hf_model.config, fast_attention=True)
+def test_fast_path_logits_match_hugging_face(hf_model, idx, hf_logits):
+    config = GPTConfig.from_hf(hf_model.config, fast=True)
     ours = GPT.from_hf_state_dict(hf_model.state_dict(), config).eval()
     with torch.no_grad():
         assert (ours(idx)[0] - hf_logits).abs().max().item() < 1e-4
@@ -122,7 +122,7 @@ def test_untied_checkpoint(idx):
     ours = GPT.from_hf_state_dict(hf_model.state_dict(), config).eval()
     # GPT-2's head has no bias; the untied head here has one (config.bias), loaded as zeros
     assert torch.equal(ours.lm_head.bias, torch.zeros(100))
-    assert not torch.equal(ours.lm_head.weight, ours.transformer.wte.weight)
+    assert not torch.equal(ours.lm_head.weight, ours.transformer.embed.wte.weight)
     with torch.no_grad():
         assert (ours(idx)[0] - hf_model(idx).logits).abs().max().item() < 1e-4
     tied = dataclasses.replace(config, tie_weights=True)

@@ -100,7 +100,7 @@ def test_train_on_batches_records_every_step_and_refuses_zero_steps():
     losses = train_on_batches(model, lambda g: batch, steps=30, lr=1e-2)
     assert len(losses) == 30 and losses[-1] < losses[0]
     assert not model.training
-    with pytest.raises(ValueError, match="steps must be >= 1"):
+    with pytest.raises(ValueError, match="steps must be a positive integer, got 0"):
         train_on_batches(model, lambda g: batch, steps=0)
 
 
@@ -199,6 +199,22 @@ def test_attention_only_gpt_has_no_feed_forward_and_maps_still_read():
     maps = attention_maps(model, x)
     assert len(maps) == 2 and maps[0].shape == (2, 4, 32, 32)
     assert torch.allclose(maps[1].sum(-1), torch.ones(2, 4, 32))
+
+
+def test_attention_only_gpt_trains_on_the_fast_path_and_agrees_with_the_teaching_path():
+    """Chapter 10 trains with fast=True; the chapters' code gives the same losses and maps."""
+    torch.manual_seed(0)
+    fast = attention_only_gpt(2, vocab_size=26, block_size=32)
+    assert fast.config.fast
+    torch.manual_seed(0)
+    teaching = GPT(GPTConfig(**{**vars(fast.config), "fast": False}))
+    batches = lambda g: repeated_sequences(8, generator=g)[:2]  # noqa: E731
+    fast_losses = train_on_batches(fast, batches, steps=20, lr=1e-3)
+    teaching_losses = train_on_batches(teaching, batches, steps=20, lr=1e-3)
+    assert fast_losses == pytest.approx(teaching_losses, abs=1e-4)
+    x = repeated_sequences(2, generator=torch.Generator().manual_seed(1)).x
+    for a, b in zip(attention_maps(fast, x), attention_maps(teaching, x)):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=0)
 
 
 # ---------------------------------------------------------------------------------

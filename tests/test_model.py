@@ -30,7 +30,7 @@ def ids(*rows):
 def test_config_defaults():
     c = GPTConfig(vocab_size=5, block_size=4)
     assert (c.n_layer, c.n_head, c.n_embd, c.n_hidden, c.head_size) == (1, 2, 16, 64, 8)
-    assert (c.norm, c.activation, c.tie_weights, c.bias, c.dropout, c.fast_attention) == (
+    assert (c.norm, c.activation, c.tie_weights, c.bias, c.dropout, c.fast) == (
         "pre", "gelu", True, True, 0.0, False,
     )
     assert GPTConfig(vocab_size=5, block_size=4, n_hidden=24).n_hidden == 24
@@ -46,8 +46,8 @@ def test_config_defaults():
         ({"n_hidden": 0}, r"n_hidden must be a positive integer, got 0"),
         ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
         ({"dropout": -0.1}, r"dropout must be in \[0, 1\), got -0.1"),
-        ({"norm": "Pre"}, r"norm must be 'pre'.*got 'Pre'"),
-        ({"activation": "tanh"}, r"activation must be 'gelu' or 'relu', got 'tanh'"),
+        ({"norm": "Pre"}, r"norm must be one of \['pre', 'post'\], got 'Pre'"),
+        ({"activation": "tanh"}, r"activation must be one of \['gelu', 'relu'\], got 'tanh'"),
     ],
 )
 def test_config_validation_names_value_and_rule(overrides, message):
@@ -141,9 +141,9 @@ def test_untied_gpt2_small_adds_one_embedding_table():
 
 def test_module_names_follow_gpt2(model):
     names = {n for n, _ in model.named_parameters()}
-    assert {"transformer.wte.weight", "transformer.wpe.weight", "transformer.ln_f.weight",
+    assert {"transformer.embed.wte.weight", "transformer.embed.wpe.weight", "transformer.ln_f.weight",
             "transformer.h.1.attn.c_attn.weight", "transformer.h.0.mlp.c_proj.bias"} <= names
-    assert model.lm_head.weight is model.transformer.wte.weight
+    assert model.lm_head.weight is model.transformer.embed.wte.weight
     assert model.lm_head.bias is None
 
 
@@ -156,7 +156,7 @@ def test_post_norm_has_no_final_layer_norm():
 def test_gpt2_style_init():
     torch.manual_seed(0)
     model = GPT(small_config(n_embd=64, n_layer=4, vocab_size=500))
-    wte = model.transformer.wte.weight
+    wte = model.transformer.embed.wte.weight
     assert abs(wte.std().item() - 0.02) < 0.002
     c_proj = model.transformer.h[0].attn.c_proj.weight
     assert abs(c_proj.std().item() - 0.02 / math.sqrt(8)) < 0.002  # scaled for 2 * n_layer residual adds
@@ -185,12 +185,20 @@ def test_forward_shapes_and_loss_is_averaged_cross_entropy(model):
     torch.testing.assert_close(no_targets_logits, logits)
 
 
+def test_the_same_token_at_another_position_gets_other_logits(model):
+    # without position vectors, causal attention over copies of one token averages
+    # identical vectors, and every position would predict the same thing
+    logits = model(ids([3, 3, 3, 3]))[0]
+    assert not torch.allclose(logits[0, 0], logits[0, 1], atol=1e-4)
+    assert not torch.allclose(logits[0, 1], logits[0, 3], atol=1e-4)
+
+
 def test_forward_accepts_int32_ids(model):
     idx = ids([1, 2, 3])
     torch.testing.assert_close(model(idx.int(), idx.int())[0], model(idx)[0])
 
 
-@pytest.mark.parametrize("config", [small_config(), GPTConfig.tiny_gpt(), small_config(fast_attention=True)])
+@pytest.mark.parametrize("config", [small_config(), GPTConfig.tiny_gpt(), small_config(fast=True)])
 def test_gpt_is_causal(config):
     torch.manual_seed(0)
     model = GPT(config).eval()
@@ -203,11 +211,49 @@ def test_gpt_is_causal(config):
     assert not torch.allclose(a[:, -1], b[:, -1])
 
 
-def test_fast_attention_gives_the_same_logits(model):
-    fast = GPT(small_config(fast_attention=True)).eval()
+def test_fast_path_gives_the_same_logits(model):
+    fast = GPT(small_config(fast=True)).eval()
     fast.load_state_dict(model.state_dict())
     idx = ids([1, 2, 3, 4, 5, 6, 7, 8])
     torch.testing.assert_close(fast(idx)[0], model(idx)[0], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("activation", ["gelu", "relu"])
+@pytest.mark.parametrize("norm", ["pre", "post"])
+@pytest.mark.parametrize("mlp", [True, False])
+def test_fast_path_is_the_same_model_with_the_same_logits_and_gradients(activation, norm, mlp):
+    """fast=True changes how each module computes, not which modules or weights there are."""
+    shape = dict(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16, activation=activation, norm=norm, mlp=mlp)
+    torch.manual_seed(0)
+    teaching = GPT(GPTConfig(**shape))
+    torch.manual_seed(0)
+    fast = GPT(GPTConfig(**shape, fast=True))
+    assert [type(m) for m in teaching.modules()] == [type(m) for m in fast.modules()]
+    assert list(teaching.state_dict()) == list(fast.state_dict())
+    for (name, a), b in zip(teaching.state_dict().items(), fast.state_dict().values()):
+        assert torch.equal(a, b), name
+    x = torch.randint(11, (3, 8), generator=torch.Generator().manual_seed(1))
+    (logits_t, loss_t), (logits_f, loss_f) = teaching(x, x), fast(x, x)
+    torch.testing.assert_close(logits_f, logits_t, atol=1e-5, rtol=0)
+    loss_t.backward()
+    loss_f.backward()
+    for (name, a), b in zip(teaching.named_parameters(), fast.parameters()):
+        torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_fast_path_really_calls_the_fused_kernels(monkeypatch):
+    """Each switch is a branch where the computation happens: count the fused calls."""
+    import torch.nn.functional as F
+
+    calls = []
+    for name in ("scaled_dot_product_attention", "layer_norm", "gelu"):
+        original = getattr(F, name)
+        monkeypatch.setattr(F, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
+    GPT(small_config())(ids([1, 2, 3]))
+    assert calls == []  # the teaching path runs the chapters' code only
+    GPT(small_config(fast=True))(ids([1, 2, 3]))
+    # 2 layers: per block two LayerNorms, one attention, one GELU; then ln_f
+    assert sorted(calls) == sorted(["layer_norm"] * 5 + ["scaled_dot_product_attention"] * 2 + ["gelu"] * 2)
 
 
 def test_dropout_only_in_training_mode():
@@ -233,7 +279,7 @@ def test_sequence_longer_than_context_says_how_to_crop():
     model = GPT(small_config(block_size=64))
     with pytest.raises(
         ValueError,
-        match=r"sequence of length 70 is longer than the context length block_size=64; crop to the last 64 tokens",
+        match=r"sequence of length 70 is longer than the context length block_size=64: .* crop to the last 64 tokens",
     ):
         model(torch.zeros(1, 70, dtype=torch.long))
 

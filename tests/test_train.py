@@ -87,14 +87,14 @@ def test_lr_schedule_defaults_and_constant_rate():
     [
         (dict(lr=0.0), r"lr must be a positive number, got 0.0"),
         (dict(lr=-1e-3), r"lr must be a positive number, got -0.001"),
-        (dict(steps=0), r"steps must be a whole number >= 1, got 0"),
-        (dict(batch_size=0), r"batch_size must be >= 1, or None to use every window"),
+        (dict(steps=0), r"steps must be a positive integer, got 0"),
+        (dict(batch_size=0), r"batch_size must be a positive integer, got 0 \(or None to use every window"),
         (dict(lr=1e-3, min_lr=1e-2), r"min_lr must be between 0 and lr = 0.001, got 0.01"),
-        (dict(warmup_steps=-1), r"warmup_steps must be >= 0, got -1"),
+        (dict(warmup_steps=-1), r"warmup_steps must be a whole number >= 0, got -1"),
         (dict(grad_clip=0.0), r"grad_clip must be > 0, or None for no clipping"),
-        (dict(eval_interval=0), r"eval_interval and eval_steps must be >= 1"),
+        (dict(eval_interval=0), r"eval_interval must be a positive integer, got 0"),
         (dict(weight_decay=-0.1), r"weight_decay must be >= 0"),
-        (dict(block_size=0), r"block_size must be >= 1, or None"),
+        (dict(block_size=0), r"block_size must be a positive integer, got 0 \(or None"),
     ],
 )
 def test_bad_settings_are_refused_with_a_clear_message(settings, message):
@@ -190,7 +190,7 @@ def test_training_lowers_validation_loss_on_a_real_text():
     text = corpora.python_docs(max_chars=20_000)
     vocab = Vocabulary.from_text(text)
     train_data, val_data = train_val_split(torch.tensor(vocab.encode(text)), 0.1)
-    model = tiny_gpt(len(vocab), block_size=16, n_embd=32, fast_attention=True)
+    model = tiny_gpt(len(vocab), block_size=16, n_embd=32, fast=True)
     config = TrainConfig(steps=150, batch_size=16, lr=3e-3, warmup_steps=15,
                          eval_interval=50, eval_steps=5, progress=False)
     result = train(model, train_data, val_data, config)
@@ -272,9 +272,9 @@ def test_divergence_stops_with_the_step_named():
     vocab, data = hello_data()
     model = tiny_gpt(len(vocab), block_size=4)
     with torch.no_grad():
-        model.transformer.wpe.weight[2, 0] = float("nan")  # poison one number
+        model.transformer.embed.wpe.weight[2, 0] = float("nan")  # poison one number
     config = TrainConfig(steps=5, batch_size=None, progress=False)
-    with pytest.raises(TrainingDivergedError, match=r"the loss became nan at step 0 .*Lower TrainConfig.lr"):
+    with pytest.raises(TrainingDivergedError, match=r"the loss became nan at step 0 .*Lower the learning rate \(TrainConfig.lr\)"):
         train(model, data, config=config)
     assert issubclass(TrainingDivergedError, RuntimeError)
 

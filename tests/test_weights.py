@@ -45,8 +45,8 @@ def test_table_lists_every_named_tensor():
     rows = state_dict_table(model)
     assert all(isinstance(r, TensorRow) for r in rows)
     by_name = {r.name: r for r in rows}
-    assert by_name["transformer.wte.weight"].shape == (11, 16)
-    assert by_name["transformer.wpe.weight"].shape == (8, 16)
+    assert by_name["transformer.embed.wte.weight"].shape == (11, 16)
+    assert by_name["transformer.embed.wpe.weight"].shape == (8, 16)
     assert by_name["transformer.h.0.attn.c_attn.weight"].shape == (48, 16)
     assert by_name["lm_head.weight"].numel == 11 * 16
     assert by_name["transformer.ln_f.bias"].dtype == torch.float32
@@ -56,7 +56,7 @@ def test_table_lists_every_named_tensor():
 
 def test_tied_weights_are_found_and_counted_once():
     model = tiny_gpt()
-    assert tied_groups(model) == [["transformer.wte.weight", "lm_head.weight"]]
+    assert tied_groups(model) == [["transformer.embed.wte.weight", "lm_head.weight"]]
     assert tied_groups(tiny_gpt(tie_weights=False)) == []
     table_total = sum(r.numel for r in state_dict_table(model) if r.name != "lm_head.weight")
     assert count_trainable(model) == sum(p.numel() for p in model.parameters()) == table_total
@@ -70,17 +70,17 @@ def test_safetensors_round_trip_is_bit_for_bit(tmp_path):
     # the tied copy is stored once; the file records the other name
     with safe_open(str(path), framework="pt") as f:
         assert "lm_head.weight" not in f.keys()
-        assert json.loads(f.metadata()["llm_guide.tied"]) == {"lm_head.weight": "transformer.wte.weight"}
+        assert json.loads(f.metadata()["llm_guide.tied"]) == {"lm_head.weight": "transformer.embed.wte.weight"}
     assert read_metadata(path) == {"note": "hello"}
 
     other = tiny_gpt(seed=1)
-    assert not torch.equal(other.transformer.wte.weight, model.transformer.wte.weight)
+    assert not torch.equal(other.transformer.embed.wte.weight, model.transformer.embed.wte.weight)
     meta = load_weights(other, path)
     assert meta == {"note": "hello"}
     for (name, a), (name_b, b) in zip(model.state_dict().items(), other.state_dict().items()):
         assert name == name_b and torch.equal(a, b), name
     # the weights are still one tensor after loading
-    assert other.lm_head.weight is other.transformer.wte.weight
+    assert other.lm_head.weight is other.transformer.embed.wte.weight
     idx = torch.randint(0, 11, (2, 8))
     assert torch.equal(model(idx)[0], other(idx)[0])
 
@@ -96,13 +96,13 @@ def test_untied_model_round_trips_too(tmp_path):
 def test_shape_mismatch_names_the_tensor_and_both_shapes(tmp_path):
     save_weights(tiny_gpt(), tmp_path / "m.safetensors")
     wider = tiny_gpt(vocab_size=13)
-    before = wider.transformer.wpe.weight.clone()
+    before = wider.transformer.embed.wpe.weight.clone()
     with pytest.raises(
         ValueError,
-        match=r"shape mismatch for 'transformer\.wte\.weight': the model expects \(13, 16\) but the file holds \(11, 16\)",
+        match=r"shape mismatch for 'transformer\.embed\.wte\.weight': the model expects \(13, 16\) but the file holds \(11, 16\)",
     ):
         load_weights(wider, tmp_path / "m.safetensors")
-    assert torch.equal(wider.transformer.wpe.weight, before)  # nothing was copied
+    assert torch.equal(wider.transformer.embed.wpe.weight, before)  # nothing was copied
 
 
 def test_missing_tensors_are_named(tmp_path):
@@ -158,7 +158,7 @@ def test_lora_output_is_base_plus_low_rank_update():
 
 @pytest.mark.parametrize("rank", [0, -1, 17, 2.0])
 def test_lora_rank_out_of_range_is_refused(rank):
-    with pytest.raises(ValueError, match=r"rank must be a whole number from 1 to min\(in_features, out_features\) = min\(16, 48\) = 16"):
+    with pytest.raises(ValueError, match=r"LoRA rank must be .*min\(in_features, out_features\) = min\(16, 48\) = 16"):
         LoRALinear(nn.Linear(16, 48), rank=rank)
 
 

@@ -28,7 +28,9 @@ with the entry's first sentence as a tooltip (``tools.glossary``).
 **API reference back-links.** A reference page (``docs/reference/<module>.md``, one
 line ``::: llm_guide.<module>``) gets "Explained in Chapter N: Title" under its title,
 taken from the module docstring ("Chapter 1: the vocabulary ...") and the nav
-("1. Vocabulary"); a chapter not in the nav yet is left out.
+("1. Vocabulary"); a chapter not in the nav yet is left out. A package's page that shows
+its modules (``reference/figures.md``: ``llm_guide.figures``, one module per chapter) gets
+the line under each module's heading instead.
 """
 
 from __future__ import annotations
@@ -283,7 +285,7 @@ def on_page_content(content: str, page, config, files):
         ])
         return buttons + body
     if src.startswith("reference/"):
-        return _after_h1(content, _chapter_links(page, files))
+        return _submodule_chapter_links(_after_h1(content, _chapter_links(page, files)), page, files)
     return content
 
 
@@ -397,10 +399,16 @@ def _module_chapters(module: str) -> list[int]:
     return [int(n) for n in re.findall(r"\d+", m.group(1))] if m else []
 
 
-def _chapter_links(page, files) -> str:
+def _page_modules(page) -> list[str]:
+    """The modules a reference page documents: its ``::: llm_guide.<module>`` lines."""
+    return re.findall(r"^:::\s+(llm_guide(?:\.\w+)*)", page.markdown or "", flags=re.M)
+
+
+def _chapter_links(page, files, modules: list[str] | None = None) -> str:
+    """"Explained in Chapter N: Title" for ``modules`` (by default, the page's own)."""
     numbered = _state["numbered"]
     links = []
-    for module in re.findall(r"^:::\s+(llm_guide(?:\.\w+)*)", page.markdown or "", flags=re.M):
+    for module in _page_modules(page) if modules is None else modules:
         for n in _module_chapters(module):
             if n in numbered:
                 title, chapter_src = numbered[n]
@@ -412,3 +420,17 @@ def _chapter_links(page, files) -> str:
         return ""
     joined = links[0] if len(links) == 1 else ", ".join(links[:-1]) + " and " + links[-1]
     return f'<p class="llm-guide-explained-in">Explained in {joined}.</p>\n'
+
+
+def _submodule_chapter_links(content: str, page, files) -> str:
+    """A package's page (``::: llm_guide.figures`` with ``show_submodules``) shows each of
+    its modules under a heading of its own: each such heading gets its module's chapter,
+    as the page's title gets the package's (``llm_guide.figures.attention``: Chapter 6)."""
+    packages = tuple(f"{module}." for module in _page_modules(page))
+
+    def sub(m: re.Match) -> str:
+        # only modules (a function's or class's heading names no file, so no chapter)
+        links = _chapter_links(page, files, [m.group(3)]) if m.group(3).startswith(packages) else ""
+        return m.group(1) + ("\n" + links if links else "")
+
+    return re.sub(r'(<h([2-6]) id="(llm_guide(?:\.\w+)+)"[^>]*>.*?</h\2>)', sub, content, flags=re.S)

@@ -8,7 +8,8 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
-from llm_guide.plots import plot_activations, plot_embedding_lookup, plot_embedding_pca, save
+from llm_guide.figures.style import save
+from llm_guide.figures.embeddings import plot_activations, plot_embedding_lookup, plot_embedding_pca
 
 
 def _texts(fig: Figure) -> list[str]:

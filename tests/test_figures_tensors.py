@@ -6,7 +6,8 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from llm_guide.plots import _contiguous_strides, plot_sliding_windows, plot_tensor_memory, save
+from llm_guide.figures.style import save
+from llm_guide.figures.tensors import _contiguous_strides, plot_sliding_windows, plot_tensor_memory
 
 
 def _cells(fig: Figure) -> list[Rectangle]:

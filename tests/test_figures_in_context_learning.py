@@ -1,4 +1,4 @@
-"""The figures of chapters 10 and 11."""
+"""The chapter 10 figures."""
 
 from __future__ import annotations
 
@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from llm_guide.plots import (
-    _moving_average,
-    plot_capstone_losses,
-    plot_icl_attention,
-    plot_icl_phase_change,
-    save,
-)
+from llm_guide.figures.in_context_learning import _moving_average, plot_icl_attention, plot_icl_phase_change
+from llm_guide.figures.style import save
 
 
 def test_moving_average_starts_at_the_first_value_and_averages_a_window():
@@ -53,12 +48,3 @@ def test_attention_figure_refuses_wrong_shapes():
         plot_icl_attention({"head": np.ones((4, 4))}, list("abc"))
     with pytest.raises(ValueError, match="at least one"):
         plot_icl_attention({}, list("abc"))
-
-
-def test_capstone_losses_figure():
-    fig = plot_capstone_losses({"run": [(0, 4.6, 4.6), (100, 2.5, 2.6)]}, reference=1.88)
-    ax = fig.axes[0]
-    assert len(ax.lines) == 3  # train, validation, reference
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["run: train", "run: validation"]
-    with pytest.raises(ValueError, match="at least one"):
-        plot_capstone_losses({"run": []})

@@ -6,7 +6,8 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from llm_guide.plots import _visible, plot_token_pieces, plot_tokens_tradeoff, save
+from llm_guide.figures.style import visible, save
+from llm_guide.figures.tokenization import plot_token_pieces, plot_tokens_tradeoff
 
 
 def _texts(ax) -> list[str]:
@@ -14,8 +15,8 @@ def _texts(ax) -> list[str]:
 
 
 def test_visible_whitespace():
-    assert _visible(" the\n\tx") == "\u2423the\u21b5\u2192x"
-    assert _visible("cat") == "cat"
+    assert visible(" the\n\tx") == "\u2423the\u21b5\u2192x"
+    assert visible("cat") == "cat"
 
 
 def test_token_pieces_draws_one_box_per_token():
