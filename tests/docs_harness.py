@@ -28,7 +28,10 @@ of failing (``python3 dev.py refresh`` runs it).
 
 from __future__ import annotations
 
+import ast
 import difflib
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -54,6 +57,12 @@ from tools.pages import (  # noqa: F401  (re-exported for the harness's tests)
 )
 
 FIGURES = DOCS / "figures"
+# What `dev.py refresh` wrote into each page's output fences, as digests. The check of an
+# output against what the code prints is tolerant (another CPU changes a last digit), so
+# without this a hand-typed 0.18 for a printed 0.16 would pass; with it, a page's output
+# text must be the one refresh recorded.
+OUTPUT_PIN = REPO / "tests" / "fixtures" / "outputs.json"
+PINNED = DOCS  # the pages whose outputs are pinned (the harness's own tests point it elsewhere)
 FIGURE_SUFFIXES = (".svg", ".png")
 
 
@@ -100,6 +109,39 @@ def outputs_match(shown: str, printed: str, number: re.Pattern = PRINTED_NUMBER)
     if number.sub("#", shown) != number.sub("#", printed):
         return False
     return all(numbers_match(x, y) for x, y in zip(number.findall(shown), number.findall(printed)))
+
+
+def free_names(code: str) -> set[str]:
+    """Names a block reads without assigning them itself (so it takes them from earlier blocks)."""
+    tree = ast.parse(code)
+    loaded, stored = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else stored).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stored.add(node.name)
+        elif isinstance(node, ast.alias):
+            stored.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            stored.add(node.arg)
+    return loaded - stored
+
+
+def output_digest(text: str) -> str:
+    return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()[:16]
+
+
+def read_output_pin() -> dict[str, list[str]]:
+    return json.loads(OUTPUT_PIN.read_text(encoding="utf-8")) if OUTPUT_PIN.exists() else {}
+
+
+def record_outputs(paths: list[Path]) -> None:
+    """Store the digests of every output fence of these pages (after refresh rewrote them)."""
+    pin = read_output_pin()
+    for path in paths:
+        pin[_rel(path)] = sorted({output_digest(b.expected) for b in read_page(path).blocks if b.expected is not None})
+    OUTPUT_PIN.parent.mkdir(parents=True, exist_ok=True)
+    OUTPUT_PIN.write_text(json.dumps(dict(sorted(pin.items())), indent=1) + "\n", encoding="utf-8")
 
 
 class BlockFailure(Exception):
@@ -153,6 +195,7 @@ class Session:
     failed_line: int | None = None
     figures: dict[int, list[Path]] = field(default_factory=dict)
     executed: dict[int, Block] = field(default_factory=dict)  # execution count -> block
+    group: tuple | None = None  # the ??? block or === tab the last block ran in
 
     def start(self) -> None:
         from nbclient import NotebookClient
@@ -176,7 +219,15 @@ class Session:
         self.client.start_new_kernel_client()
 
     def run(self, block: Block) -> str:
-        """Execute one block's cell in the page's kernel; return what it printed (stdout)."""
+        """Execute one block's cell in the page's kernel; return what it printed (stdout).
+
+        Exercises and tabs run as a reader may run them: on their own, after the page's
+        main blocks. The names a ``???`` block (a solution) defines are forgotten after it,
+        so a later block that needs them fails, and a solution may not rebind a name the
+        page defined (a reader who runs it first would change the next solution's input).
+        Each tab of a set starts from the names the page had before the set.
+        """
+        self._enter(block)
         index, cell = self.cells[block.index]
         if cell.source != block.code.rstrip("\n"):
             raise AssertionError(f"{_rel(self.page.path)}:{block.fence_line}: the notebook cell is not the block")
@@ -189,7 +240,68 @@ class Session:
         for output in cell.outputs:
             if output.output_type == "error":
                 raise BlockRaised(block, output.ename, output.evalue, output.traceback, dict(self.executed))
+        self._leave(block)
         return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+
+    # -- running exercises and tabs on their own ------------------------------------
+    _SAVE = "__llm_guide_saved__ = dict(globals())"
+    # Names IPython itself rebinds on every cell; they say nothing about the page.
+    _IPYTHON = ("_", "__", "___", "_i", "_ii", "_iii", "_ih", "_oh", "_dh", "In", "Out", "exit", "quit")
+    _RESTORE = (
+        "(lambda saved, g: ([g.pop(k) for k in [k for k in g if k not in saved]], g.update(saved)))"
+        "(__llm_guide_saved__, globals())"
+    )
+    _REBOUND = (
+        "print(sorted(k for k, v in __llm_guide_saved__.items() if k in globals() and globals()[k] is not v "
+        "and not k.startswith('_i') and k not in {ipython!r}))"
+    )
+
+    def _hidden(self, code: str) -> str:
+        """Run bookkeeping code in the kernel, outside the notebook's history; return its stdout."""
+        import nbformat
+
+        cell = nbformat.v4.new_code_cell(code)
+        self.client.execute_cell(cell, 0, store_history=False)
+        for output in cell.outputs:
+            if output.output_type == "error":
+                raise AssertionError(f"the harness's own bookkeeping failed: {output.ename}: {output.evalue}")
+        return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+
+    def _enter(self, block: Block) -> None:
+        """Save the kernel's names as ``block`` starts a ??? block or a tab (or go back to
+        them, for the next tab of a set)."""
+        old, new = self.group, block.group
+        if new == old or new is None:
+            self.group = new
+            return
+        if new[0] == "tab" and old is not None and old[0] == "tab" and old[1] == new[1]:
+            self._hidden(self._RESTORE)  # the next tab of the same set: back to before the set
+        self._hidden(self._SAVE)
+        self.group = new
+
+    def _leave(self, block: Block) -> None:
+        """After the last block of a ??? block: check it rebound nothing, then forget its names."""
+        if block.group is None or block.group[0] != "details":
+            return
+        following = self.page.blocks[block.index + 1] if block.index + 1 < len(self.page.blocks) else None
+        if following is not None and following.group == block.group:
+            return  # the exercise goes on
+        self.group = None
+        rebound = ast.literal_eval(self._hidden(self._REBOUND.format(ipython=set(self._IPYTHON))).strip())
+        self._hidden(self._RESTORE)
+        # A rebound name matters where another exercise reads it: run first, this one would
+        # hand that one a different value than the page gave it.
+        for other in self.page.blocks:
+            if other.group is None or other.group[0] != "details" or other.group == block.group:
+                continue
+            clash = sorted(set(rebound) & free_names(other.code))
+            if clash:
+                raise BlockFailure(
+                    f"the exercise ending with the block at {_rel(self.page.path)}:{block.fence_line} rebinds "
+                    f"{', '.join(clash)}, which the page defines and the exercise at "
+                    f"{_rel(self.page.path)}:{other.fence_line} reads: a reader who runs this one first "
+                    "changes what that one sees. Use new names inside the solution"
+                )
 
     def close(self) -> None:
         if self.client is not None and self.client.km is not None:
@@ -236,6 +348,8 @@ class Harness:
         self.sessions: dict[Path, Session] = {}
         self.collected: dict[Path, int] = {}
         self.pending_outputs: dict[Path, dict[int, str]] = {}
+        self.completed: set[Path] = set()  # pages whose every block ran
+        self._pin: dict[str, list[str]] | None = None
 
     def page(self, path: Path) -> Page:
         path = path.resolve()
@@ -280,6 +394,7 @@ class Harness:
             self.check_figures(block, session.figures.get(block.index, []))
         finally:
             if session.next_index == len(page.blocks):
+                self.completed.add(page.path)
                 session.close()  # the page is done: free its kernel and its scratch folder
 
     # -- output ------------------------------------------------------------------
@@ -287,6 +402,7 @@ class Harness:
         got = normalise(printed)
         want = normalise(block.expected) if block.expected is not None else None
         if outputs_match(want or "", got) and (want is not None or not got):
+            self.check_recorded(block)
             return
         if self.update:
             self.pending_outputs.setdefault(block.page, {})[block.fence_line] = printed
@@ -308,6 +424,20 @@ class Harness:
             f"is not what the block at {where} prints.\n"
             f"If the change is intended, run `python3 dev.py refresh`.\n{diff}"
         )
+
+    def check_recorded(self, block: Block) -> None:
+        """The output fence's text is the one refresh wrote, not a hand edit."""
+        if self.update or block.expected is None or PINNED not in block.page.parents:
+            return
+        if self._pin is None:
+            self._pin = read_output_pin()
+        if output_digest(block.expected) not in self._pin.get(_rel(block.page), []):
+            line = block.output_span[0] if block.output_span else block.fence_line
+            raise BlockFailure(
+                f"the output shown at {_rel(block.page)}:{line} is close to what the block prints, but it is "
+                "not the text `python3 dev.py refresh` recorded for this page (tests/fixtures/outputs.json): "
+                "outputs are written by running the code, never by hand. Run `python3 dev.py refresh`"
+            )
 
     # -- figures -----------------------------------------------------------------
     def check_figures(self, block: Block, made: list[Path]) -> None:
@@ -602,6 +732,9 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         changed = _HARNESS.write_updates()
         if changed:
             print("\nupdated outputs in: " + ", ".join(changed))
+        done = sorted(p for p in _HARNESS.completed if PINNED in p.parents)
+        if done:
+            record_outputs(done)
 
 
 def harness() -> Harness:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from tools.glossary import link_first_uses, read_glossary
 from tools.pages import DOCS
 
 TERMS = read_glossary(DOCS / "glossary.md")
+GLOSSARY_PIN = Path(__file__).parent / "fixtures" / "glossary_links.json"  # written by `dev.py refresh`
 CHAPTERS = ["vocabulary", "tokenization", "tensors", "embeddings", "positional-encoding", "attention",
             "transformer-block", "weights", "gradient-descent", "in-context-learning", "putting-it-together"]
 
@@ -59,21 +61,37 @@ def test_unclosed_elements_do_not_hide_the_rest_of_the_page():
     assert linked == ["embedding"]
 
 
-def test_each_chapter_links_its_terms_to_entries_that_exist(built_site):
+def test_each_chapter_links_its_terms_to_entries_that_exist(built_site, request):
     site, _ = built_site
     glossary = (site / "glossary" / "index.html").read_text(encoding="utf-8")
-    ids = set(re.findall(r'<dt id="([^"]+)"', glossary))
-    assert ids == {t.anchor for t in TERMS}
-    used_somewhere: set[str] = set()
+    ids = re.findall(r'<dt id="([^"]+)"', glossary)
+    assert set(ids) == {t.anchor for t in TERMS}
+    links: dict[str, list[str]] = {}
     for chapter in CHAPTERS:
         page = (site / chapter / "index.html").read_text(encoding="utf-8")
         anchors = re.findall(r'class="llm-guide-term" href="\.\./glossary/#([^"]+)"', page)
         assert len(anchors) >= 5, f"{chapter}: only {len(anchors)} glossary links"
         assert len(anchors) == len(set(anchors)), f"{chapter}: a term is linked twice"
-        assert set(anchors) <= ids
-        used_somewhere |= set(anchors)
-    unused = {t.anchor for t in TERMS} - used_somewhere
+        assert set(anchors) <= set(ids)
+        links[chapter] = anchors
+    unused = set(ids) - {a for anchors in links.values() for a in anchors}
     assert not unused, f"glossary terms no chapter uses (reword, or drop them): {sorted(unused)}"
+    # Pinned: the links come from the glossary itself, so deleting an entry would silently
+    # take its links off every chapter. A change is made on purpose, with the refresh command.
+    found = {"terms": ids, "links": links}
+    if request.config.getoption("--update-docs"):
+        GLOSSARY_PIN.write_text(json.dumps(found, indent=1) + "\n", encoding="utf-8")
+        return
+    pinned = json.loads(GLOSSARY_PIN.read_text(encoding="utf-8"))
+    lost = sorted(set(pinned["terms"]) - set(ids))
+    assert not lost, f"glossary entries removed: {lost}; if on purpose, run `python3 dev.py refresh`"
+    for chapter in sorted(set(pinned["links"]) | set(links)):
+        was, now = pinned["links"].get(chapter, []), links.get(chapter, [])
+        assert now == was, (
+            f"{chapter}: glossary links changed (lost {sorted(set(was) - set(now))}, gained "
+            f"{sorted(set(now) - set(was))}); if on purpose, run `python3 dev.py refresh`"
+        )
+    assert found == pinned, "the glossary's terms changed; if on purpose, run `python3 dev.py refresh`"
 
 
 def test_a_term_link_shows_the_entrys_first_sentence_as_its_tooltip(built_site):

@@ -175,7 +175,7 @@ def test_a_missing_include_is_an_error(tmp_path):
 
 def test_notest_blocks_are_counted_not_run(tmp_path):
     path = _page(tmp_path, """
-        '''python notest
+        '''{.python .notest title="Not run: needs the network"}
         raise SystemExit("never runs")
         '''
 
@@ -333,3 +333,214 @@ def test_a_forked_kernel_is_as_fresh_as_a_new_notebook(tmp_path):
     assert outputs[0][1] != outputs[1][1], "two kernels shared a folder"
     assert outputs[0][2] != outputs[1][2], "two kernels have the same torch seed"
     assert outputs[0][3] != outputs[1][3], "two kernels drew the same Python and NumPy random numbers"
+
+
+# ---------------------------------------------------------------------------------
+# No silent skips: every fence is accounted for
+# ---------------------------------------------------------------------------------
+def test_a_fence_with_an_unknown_language_fails_naming_page_and_line(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        x = 1
+        '''
+
+        '''pyhton
+        print(x)
+        '''
+        """)
+    with pytest.raises(ValueError, match=r"page\.md:6: a fence with language 'pyhton' would be shown but never run"):
+        read_page(path)
+
+
+def test_a_fence_without_a_language_fails_too(tmp_path):
+    path = _page(tmp_path, """
+        '''
+        print("plain")
+        '''
+        """)
+    with pytest.raises(ValueError, match=r"page\.md:2: a fence with language 'none'"):
+        read_page(path)
+
+
+@pytest.mark.parametrize("before", ["'''bash\n        echo hi\n        '''", "Some prose.", "'''{.python .notest}\n        print(1)\n        '''"])
+def test_an_output_fence_that_follows_no_python_block_fails(tmp_path, before):
+    path = _page(tmp_path, f"""
+        {before}
+
+        '''text title="Output"
+        hi
+        '''
+        """)
+    with pytest.raises(ValueError, match=r"page\.md:\d+: this Output fence does not follow a python block"):
+        read_page(path)
+
+
+def test_prose_between_a_block_and_its_output_orphans_the_output(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        print(1)
+        '''
+        It prints one.
+
+        '''text title="Output"
+        1
+        '''
+        """)
+    with pytest.raises(ValueError, match=r"page\.md:7: this Output fence does not follow"):
+        read_page(path)
+
+
+# ---------------------------------------------------------------------------------
+# Exercises and tabs run on their own, after the page's main blocks
+# ---------------------------------------------------------------------------------
+def test_an_exercise_that_needs_an_earlier_exercise_fails(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        base = 10
+        '''
+
+        ??? question "1"
+            '''python
+            doubled = base * 2
+            '''
+
+        ??? question "2"
+            '''python
+            print(doubled + 1)
+            '''
+        """)
+    with pytest.raises(BlockRaised, match="name 'doubled' is not defined"):
+        _run_all(path)
+
+
+def test_a_solution_in_two_blocks_keeps_its_own_names(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        base = 10
+        '''
+
+        ??? question "1"
+            '''python
+            doubled = base * 2
+            '''
+
+            '''python
+            print(doubled)
+            '''
+
+            '''text title="Output"
+            20
+            '''
+        """)
+    _run_all(path)
+
+
+def test_an_exercise_that_rebinds_what_another_reads_fails(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        T = 4
+        '''
+
+        ??? question "1"
+            '''python
+            print(T * 2)
+            '''
+
+            '''text title="Output"
+            8
+            '''
+
+        ??? question "2"
+            '''python
+            T = 8
+            '''
+        """)
+    with pytest.raises(BlockFailure, match=r"page\.md:16 rebinds T, which the page defines and the exercise at .*page\.md:7 reads"):
+        _run_all(path)
+
+
+def test_a_tab_that_needs_its_sibling_fails(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        n = 3
+        '''
+
+        === "First"
+
+            '''python
+            a = [n] * 2
+            '''
+
+        === "Second"
+
+            '''python
+            print(len(a))
+            '''
+        """)
+    with pytest.raises(BlockRaised, match="name 'a' is not defined"):
+        _run_all(path)
+
+
+def test_tabs_of_a_set_each_see_the_names_from_before_the_set(tmp_path):
+    path = _page(tmp_path, """
+        '''python
+        n = 3
+        '''
+
+        === "First"
+
+            '''python
+            n = 100
+            '''
+
+        === "Second"
+
+            '''python
+            print(n)
+            '''
+
+            '''text title="Output"
+            3
+            '''
+        """)
+    _run_all(path)
+
+
+def test_a_bare_notest_word_is_refused_because_the_site_would_drop_the_title(tmp_path):
+    path = _page(tmp_path, """
+        '''python notest title="Not run"
+        print(1)
+        '''
+        """)
+    with pytest.raises(ValueError, match=r"page\.md:2: write a block that is not run as"):
+        read_page(path)
+
+
+def test_a_hand_edited_output_is_caught_even_inside_the_tolerance(tmp_path, monkeypatch):
+    import tests.docs_harness as dh
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    monkeypatch.setattr(dh, "PINNED", docs)
+    monkeypatch.setattr(dh, "OUTPUT_PIN", tmp_path / "outputs.json")
+    path = docs / "page.md"
+    page = textwrap.dedent("""
+        '''python
+        print(f"{0.16:.2f}")
+        '''
+
+        '''text title="Output"
+        0.16
+        '''
+        """).replace("'''", FENCE)
+    path.write_text(page, encoding="utf-8")
+    h = _run_all(path, update=True)
+    dh.record_outputs(sorted(h.completed))
+    _run_all(path)  # as refresh wrote it: passes
+    # Another CPU prints another last digit: the page is unchanged, the tolerance covers it.
+    path.write_text(page.replace("{0.16:.2f}", "{0.161:.3f}"), encoding="utf-8")
+    _run_all(path)
+    # A one-character edit of the shown number, within the 2% tolerance: caught.
+    path.write_text(page.replace("0.16\n", "0.161\n").replace("{0.16:.2f}", "{0.161:.3f}"), encoding="utf-8")
+    with pytest.raises(BlockFailure, match=r"page\.md:7 is close to what the block prints, but it is not the text"):
+        _run_all(path)

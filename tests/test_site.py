@@ -22,9 +22,28 @@ def _pages() -> list[Path]:
 
 
 def _rendered_python_blocks(site: Path, page: Path) -> int:
+    return len(re.findall(r'class="language-python (?:notest )?highlight"', _html(site, page)))
+
+
+def _html(site: Path, page: Path) -> str:
     rel = page.relative_to(DOCS)
     html = site / (rel.parent / "index.html" if rel.stem == "index" else rel.with_suffix("") / "index.html")
-    return len(re.findall(r'class="language-python highlight"', html.read_text(encoding="utf-8")))
+    return html.read_text(encoding="utf-8")
+
+
+def test_a_block_that_is_not_run_says_so_on_the_site(built_site):
+    """A notest block shows a "Not run: ..." title and carries the notest class, so a reader
+    does not run it expecting it to work offline."""
+    site, _ = built_site
+    total = 0
+    for page in _pages():
+        skipped = read_page(page).skipped
+        labelled = re.findall(
+            r'class="language-python notest highlight"><span class="filename">Not run: [^<]+</span>', _html(site, page)
+        )
+        assert len(labelled) == skipped, f"{page.relative_to(REPO)}: {skipped} notest blocks, {len(labelled)} labelled"
+        total += skipped
+    assert total > 0  # the guide has such a block, so the check above checked something
 
 
 def test_every_python_block_on_the_site_is_run(built_site):

@@ -43,6 +43,7 @@ from tools.pages import (
     _only_blank_between,
     _rel,
     expand_snippets,
+    fence_info,
     read_page,
     unindent_containers,
 )
@@ -143,11 +144,11 @@ def page_to_notebook(path: Path, site_url: str | None = None) -> nbformat.Notebo
     n_code = 0
     for k, tok in enumerate(fences):
         start, end = tok.map
-        info = tok.info.split()
         title_match = FENCE_TITLE.search(tok.info)
         if title_match and not OUTPUT_INFO.match(tok.info):
             titles[start] = title_match.group(1)
-        if info and info[0] in PYTHON_LANGS and "notest" not in info[1:]:
+        lang, flags = fence_info(tok.info)
+        if lang in PYTHON_LANGS and "notest" not in flags:
             if n_code >= len(blocks) or tok.content != blocks[n_code].code:
                 raise AssertionError(f"{_rel(path)}:{start + 1}: notebook and doc tests disagree on this block")
             code_at[start] = n_code
@@ -199,7 +200,7 @@ def page_to_notebook(path: Path, site_url: str | None = None) -> nbformat.Notebo
             if i in titles:  # keep the language, show the title above the fence
                 indent = re.match(r"[ \t]*", line).group(0)
                 fence = re.match(r"[ \t]*(`{3,}|~{3,})", line).group(1)
-                language = fences_by_start[i].info.split()[0] if fences_by_start[i].info.split() else ""
+                language = fence_info(fences_by_start[i].info)[0]
                 prose.extend([f"{indent}*{titles[i]}*", "", f"{indent}{fence}{language}"])
             else:
                 prose.append(line)

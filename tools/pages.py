@@ -19,6 +19,14 @@ from markdown_it import MarkdownIt
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
 PYTHON_LANGS = ("python", "py", "python3")
+# Every fence language a page may use. Anything else (a typo such as ```pyhton) would be
+# rendered as a plain block and never run, so reading the page fails instead.
+FENCE_LANGS = (*PYTHON_LANGS, "text", "bash", "mermaid")
+# Code a reader should see but the tests cannot run (it needs the network) is written
+# ```{.python .notest title="Not run: why"}: the brace form keeps the title and adds a
+# "notest" class, so the site labels the block. (A bare ```python notest header makes
+# superfences drop the whole header, title included, and the block looks runnable.)
+BRACE_TOKEN = re.compile(r'\.([\w-]+)|(\w+)="[^"]*"')
 
 OUTPUT_INFO = re.compile(r'^text\b.*\btitle="Output"')
 CONTAINER_HEADER = re.compile(r'^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?|===)[ \t]')
@@ -162,6 +170,73 @@ def unindent_containers(lines: list[str]) -> list[str]:
     return lines
 
 
+def fence_info(info: str, where: str = "") -> tuple[str, set[str]]:
+    """A fence header's language and its flags: ``python title="x"`` -> ("python", set()),
+    ``{.python .notest title="x"}`` -> ("python", {"notest"})."""
+    info = info.strip()
+    if info.startswith("{"):
+        classes = [m.group(1) for m in BRACE_TOKEN.finditer(info) if m.group(1)]
+        return (classes[0] if classes else ""), set(classes[1:])
+    words = info.split()
+    if "notest" in words[1:]:
+        raise ValueError(
+            f"{where}: write a block that is not run as ```{{.python .notest title=\"Not run: why\"}}: "
+            "with a bare `notest` word the site drops the header and the block looks runnable"
+        )
+    return (words[0] if words else ""), set()
+
+
+def container_groups(lines: list[str]) -> list[tuple | None]:
+    """For every line, the collapsible block or content tab it sits in, if any.
+
+    ``("details", header)`` for the body of a ``???`` block (the guide's exercises and
+    their solutions), ``("tab", first_header, header)`` for the body of a ``===`` tab,
+    where ``first_header`` names the set of consecutive tabs. Lines of ``!!!``
+    admonitions and of the page itself get None. The outermost container wins.
+    """
+    groups: list[tuple | None] = [None] * len(lines)
+    in_fence: str | None = None
+    last_tab: tuple[int, int, int] | None = None  # (indent, first header, last body line)
+    for i, line in enumerate(lines):
+        delim = FENCE_DELIM.match(line)
+        if in_fence is not None:
+            if delim and delim.group(1)[0] == in_fence[0] and len(delim.group(1)) >= len(in_fence):
+                in_fence = None
+            continue
+        if delim:
+            in_fence = delim.group(1)
+            continue
+        header = CONTAINER_HEADER.match(line)
+        if not header:
+            continue
+        indent = len(header.group("indent").expandtabs(4))
+        last_body = i
+        for j in range(i + 1, len(lines)):
+            body = lines[j]
+            if body.strip() == "":
+                continue
+            if len(body) - len(body.lstrip(" ")) < indent + 4:
+                break
+            last_body = j
+        kind = line.strip()[:3]
+        if kind == "===":
+            same_set = (
+                last_tab is not None and last_tab[0] == indent
+                and all(not lines[k].strip() for k in range(last_tab[2] + 1, i))
+            )
+            first = last_tab[1] if same_set else i
+            group: tuple | None = ("tab", first, i)
+            last_tab = (indent, first, last_body)
+        elif kind == "???":
+            group = ("details", i)
+        else:
+            group = None
+        for k in range(i + 1, last_body + 1):
+            if groups[k] is None:
+                groups[k] = group
+    return groups
+
+
 @dataclass
 class Block:
     """One python fence of a page, ready to run."""
@@ -175,6 +250,8 @@ class Block:
     output_span: tuple[int, int] | None  # page lines (1-based, inclusive) of the output text
     fence_indent: str = ""
     fence_end_line: int = 0  # page line of the closing ``` of the python fence
+    # the ??? block or === tab it sits in (container_groups); None for the page's main line
+    group: tuple | None = None
 
 
 @dataclass
@@ -189,15 +266,31 @@ def read_page(path: Path) -> Page:
     raw = path.read_text(encoding="utf-8").split("\n")
     expanded, origins = expand_snippets(path, raw)
     flat = unindent_containers(expanded)
+    groups = container_groups(expanded)
     tokens = MarkdownIt("commonmark").parse("\n".join(flat))
     fences = [t for t in tokens if t.type == "fence" and t.map]
     blocks: list[Block] = []
     skipped = 0
     for k, tok in enumerate(fences):
-        info = tok.info.split()
-        if not info or info[0] not in PYTHON_LANGS:
+        where = f"{_rel(origins[tok.map[0]].path)}:{origins[tok.map[0]].line}"
+        lang, flags = fence_info(tok.info, where)
+        if lang not in FENCE_LANGS:
+            raise ValueError(
+                f"{where}: a fence with language {lang or 'none'!r} would be shown but never "
+                f"run or checked; use one of {', '.join(FENCE_LANGS)}"
+            )
+        if OUTPUT_INFO.match(tok.info):
+            before = fences[k - 1] if k > 0 else None
+            before_lang, before_flags = fence_info(before.info) if before is not None else ("", set())
+            if not (before_lang in PYTHON_LANGS and "notest" not in before_flags
+                    and _only_blank_between(flat, before.map[1], tok.map[0])):
+                raise ValueError(
+                    f"{where}: this Output fence does not follow a python block (only blank lines may "
+                    "stand between them), so nothing checks it; put it right after the block that prints it"
+                )
+        if lang not in PYTHON_LANGS:
             continue
-        if "notest" in info[1:]:
+        if "notest" in flags:
             skipped += 1
             continue
         start, end = tok.map  # 0-based, end exclusive, in expanded coordinates
@@ -224,6 +317,7 @@ def read_page(path: Path) -> Page:
                 output_span=span,
                 fence_indent=indent,
                 fence_end_line=origins[end - 1].line,
+                group=groups[start],
             )
         )
     return Page(path, blocks, skipped)
