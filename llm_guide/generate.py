@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 
 from llm_guide.checks import check_int
+from llm_guide.embeddings import check_token_ids
 from llm_guide.model import GPT
 
 __all__ = ["next_token_distribution", "generate"]
@@ -94,6 +95,8 @@ def generate(
     if not isinstance(idx, torch.Tensor) or idx.ndim != 2:
         shape = tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__
         raise ValueError(f"idx must be a (B, T) tensor of token ids, got {shape}; for one prompt use idx.unsqueeze(0)")
+    # checked here too, not only by the model: with max_new_tokens=0 the model never runs
+    check_token_ids(idx, model.config.vocab_size, "idx")
     block_size = model.config.block_size
     was_training = model.training
     model.eval()

@@ -64,6 +64,11 @@ class Vocabulary:
 
     def __init__(self, symbols: Iterable[str], specials: Sequence[str] = ()) -> None:
         learned = sorted(set(symbols) - set(specials))
+        if not learned and not specials:
+            raise EmptyCorpusError(
+                "a vocabulary needs at least one symbol, got none; pass the symbols of a corpus "
+                "(or use Vocabulary.from_text(text))"
+            )
         self.itos: list[str] = list(dict.fromkeys(specials)) + learned
         self.stoi: dict[str, int] = {s: i for i, s in enumerate(self.itos)}
         self.specials: tuple[str, ...] = tuple(dict.fromkeys(specials))
@@ -116,7 +121,13 @@ class Vocabulary:
         """Ids back to symbols. An id outside ``0 .. len(self) - 1`` is an error."""
         symbols = []
         for i in ids:
-            i = int(i)
+            if getattr(i, "ndim", None) == 0:
+                i = i.item()  # one element of a tensor or an array: a plain Python number
+            if isinstance(i, bool) or not isinstance(i, int):
+                # int(1.7) would quietly decode id 1; an id is a whole number or a mistake
+                raise UnknownIdError(
+                    f"id {i!r} is not a whole number: decode takes integer ids, as encode returns them"
+                )
             if not 0 <= i < len(self):
                 raise UnknownIdError(
                     f"id {i} is out of range for a vocabulary of size {len(self)} "

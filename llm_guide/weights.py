@@ -26,6 +26,7 @@ __all__ = [
     "state_dict_table",
     "tied_groups",
     "save_weights",
+    "open_safetensors",
     "load_weights",
     "read_metadata",
     "BYTES_PER_PARAM",
@@ -114,13 +115,29 @@ def save_weights(model: nn.Module, path: PathLike, metadata: dict[str, str] | No
     save_file(tensors, os.fspath(path), metadata=meta)
 
 
+def open_safetensors(path: PathLike):
+    """``safe_open`` with errors that name the file: a missing file stays FileNotFoundError,
+    anything that is not a safetensors file (a text file, a ``torch.save`` pickle, a folder)
+    is a ValueError that says what to pass instead."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file: {path!r}")
+    try:
+        return safe_open(path, framework="pt")
+    except Exception as error:  # safetensors' own SafetensorError, or OSError for a folder
+        raise ValueError(
+            f"{path!r} is not a safetensors file ({error}); give a file written by "
+            "save_weights or save_checkpoint (a .safetensors file)"
+        ) from None
+
+
 def load_weights(model: nn.Module, path: PathLike) -> dict[str, str]:
     """Fill the model's tensors from a file written by ``save_weights``; returns its metadata.
 
     Every name must match and every shape must agree before anything is copied,
     so a mismatch leaves the model untouched and says which tensor is wrong.
     """
-    with safe_open(os.fspath(path), framework="pt") as f:
+    with open_safetensors(path) as f:
         meta = dict(f.metadata() or {})
         found = {name: f.get_tensor(name) for name in f.keys()}
     for alias, source in json.loads(meta.pop(_TIED_KEY, "{}")).items():
@@ -150,7 +167,7 @@ def load_weights(model: nn.Module, path: PathLike) -> dict[str, str]:
 
 def read_metadata(path: PathLike) -> dict[str, str]:
     """The text metadata of a safetensors file, without loading any tensor."""
-    with safe_open(os.fspath(path), framework="pt") as f:
+    with open_safetensors(path) as f:
         meta = dict(f.metadata() or {})
     meta.pop(_TIED_KEY, None)
     return meta
@@ -333,9 +350,18 @@ def add_lora(
                 f"leave it out of targets"
             )
 
+    # Build every adapter before changing anything: LoRALinear checks rank and alpha (and
+    # freezes its base layer), so a refused call must put the flags back as they were.
+    trainable = {p: p.requires_grad for p in model.parameters()}
+    try:
+        adapters = {name: LoRALinear(model.get_submodule(name), rank, alpha) for name in chosen}
+    except ValueError:
+        for p, flag in trainable.items():
+            p.requires_grad_(flag)
+        raise
     model.requires_grad_(False)
-    for name in chosen:
-        _set_submodule(model, name, LoRALinear(model.get_submodule(name), rank, alpha))
+    for name, adapter in adapters.items():
+        _set_submodule(model, name, adapter)
     return chosen
 
 

@@ -61,7 +61,7 @@ def pytest_collection_modifyitems(session, config, items):
     that starts the minute-long browser walk last leaves the other core idle at the end.
     """
     def cost(item) -> int:
-        if item.path.name == "test_browser.py":
+        if item.path.name in ("test_browser.py", "test_install.py"):  # a minute each
             return 0
         return 1 if item.path.suffix == ".md" else 2
 

@@ -119,3 +119,42 @@ def test_train_then_generate(tmp_path, capsys):
     assert code == 2 and "'M'" in err
     code, _, err = run_main(capsys, "generate", str(out), "--temperature", "0")
     assert code == 2 and "temperature" in err
+
+
+def test_tokenize_shows_special_tokens_instead_of_a_traceback(capsys):
+    code, out, err = run_main(capsys, "tokenize", "a<|endoftext|>b")
+    assert code == 0 and out.splitlines()[0] == "3 tokens: [64, 100257, 65]" and err == ""
+
+
+@pytest.mark.parametrize("tokenizer", ["cl100k", "char", "bytes"])
+def test_text_that_is_not_utf8_is_a_one_line_error(capsys, tokenizer):
+    # what argv holds when a shell passes the bytes ff fe: lone surrogates
+    code, out, err = run_main(capsys, "tokenize", "\udcff\udcfeab", "--tokenizer", tokenizer)
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        "llm-guide tokenize: error: the text has a character that is not valid text at position 0 "
+        "('\\udcff', a lone surrogate: bytes that are not UTF-8); pass UTF-8 text"
+    )
+
+
+def test_train_checks_where_it_will_save_before_training(tmp_path, capsys):
+    missing = tmp_path / "no" / "such" / "folder" / "model.safetensors"
+    code, _, err = run_main(capsys, "train", "--corpus", "mary-lamb", "--out", str(missing))
+    assert code == 2 and "the folder" in err and "does not exist; create it first" in err
+    code, _, err = run_main(capsys, "train", "--corpus", "mary-lamb", "--out", str(tmp_path))
+    assert code == 2 and "is a folder; give a file name" in err
+
+
+def test_generate_names_the_prompt_when_the_model_never_saw_its_characters(tmp_path, capsys):
+    text = tmp_path / "abc.txt"
+    text.write_text("abcab cabca bcabc " * 40, encoding="utf-8")  # no newline anywhere
+    out = tmp_path / "abc.safetensors"
+    code, _, _ = run_main(capsys, "train", "--text", str(text), "--out", str(out), "--steps", "2",
+                          "--layers", "1", "--embd", "16", "--heads", "2", "--block-size", "8", "--quiet")
+    assert code == 0
+    code, _, err = run_main(capsys, "generate", str(out), "--tokens", "5")
+    assert code == 2
+    assert "not in the vocabulary" in err and "pass a --prompt made only of characters the model was trained on" in err
+    assert "(the default prompt is a newline)" in err
+    code, printed, _ = run_main(capsys, "generate", str(out), "--prompt", "ab", "--tokens", "5")
+    assert code == 0 and printed.startswith("ab")

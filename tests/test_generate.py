@@ -176,3 +176,13 @@ def test_zero_new_tokens_and_bad_arguments(model):
         generate(model, torch.tensor([1, 2]), 3)
     with pytest.raises(ValueError, match=r"token id 20"):
         generate(model, torch.tensor([[20]]), 1)
+
+
+@pytest.mark.parametrize(
+    "prompt, message",
+    [([[99]], r"idx contains token id 99, outside \[0, 13\)"), ([[]], r"idx has shape \(1, 0\): give at least one token")],
+)
+def test_the_prompt_is_checked_even_when_nothing_is_generated(model, prompt, message):
+    idx = torch.tensor(prompt, dtype=torch.long)
+    with pytest.raises(ValueError, match=message):
+        generate(model, idx, max_new_tokens=0)

@@ -75,4 +75,4 @@ def test_no_cdn_assets():
     """Nothing on the site is loaded from another host."""
     config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
     assert "font: false" in config
-    assert not re.search(r"https?://(?!llm-guide\.github\.io)", config.split("nav:")[1])
+    assert not re.search(r"https?://(?!llm-guide\.github\.io|github\.com/llm-guide/)", config.split("nav:")[1])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from llm_guide import corpora
@@ -88,3 +90,24 @@ def test_corpora_ship_with_the_package():
     assert len(corpora.mary_lamb_sentences()) == 16
     docs = corpora.python_docs()
     assert len(docs) > 400_000 and corpora.python_docs(1000) == docs[:1000]
+
+
+@pytest.mark.parametrize("bad", [1.7, "2", True, None])
+def test_decode_refuses_ids_that_are_not_whole_numbers(bad):
+    vocab = Vocabulary.from_text("abc")
+    with pytest.raises(UnknownIdError, match=f"id {re.escape(repr(bad))} is not a whole number"):
+        vocab.decode([bad])
+
+
+def test_decode_takes_tensor_and_array_elements():
+    import numpy as np
+    import torch
+
+    vocab = Vocabulary.from_text("abc")
+    assert vocab.decode(torch.tensor([0, 2])) == ["a", "c"] == vocab.decode(np.array([0, 2]))
+
+
+def test_an_empty_vocabulary_is_refused():
+    with pytest.raises(EmptyCorpusError, match="needs at least one symbol"):
+        Vocabulary([])
+    assert len(Vocabulary([], specials=["<END>"])) == 1  # a special token alone is a symbol

@@ -258,3 +258,30 @@ def test_parameter_groups_put_lora_adapters_under_attention_and_refuse_unknown_n
     assert after["attention"] - before["attention"] == 2 * 2 * (16 + 48)
     with pytest.raises(ValueError, match="cannot tell"):
         group_of("encoder.weight")
+
+
+@pytest.mark.parametrize("content", [b"just some text\n", b"\x80\x02}q\x00.", b""])
+def test_a_file_that_is_not_safetensors_names_the_file_and_the_fix(tmp_path, content):
+    from llm_guide.train import load_checkpoint
+    from llm_guide.weights import load_weights, read_metadata
+
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    for call in (lambda: load_weights(tiny_gpt(), path), lambda: read_metadata(path), lambda: load_checkpoint(path)):
+        with pytest.raises(ValueError, match=r"notes\.txt' is not a safetensors file .*written by save_weights or save_checkpoint"):
+            call()
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_weights(tiny_gpt(), tmp_path / "missing.safetensors")
+
+
+@pytest.mark.parametrize("targets", [("c_attn",), ("c_attn", "c_fc", "mlp.c_proj")])
+def test_a_refused_add_lora_leaves_the_model_as_it_was(targets):
+    from llm_guide.weights import add_lora
+
+    model = tiny_gpt()
+    before = {n: (type(m), tuple(p.requires_grad for p in m.parameters(recurse=False))) for n, m in model.named_modules()}
+    with pytest.raises(ValueError, match="LoRA rank must be at most"):
+        add_lora(model, rank=17, targets=targets)  # c_attn is 16 -> 48: rank 17 is too large
+    after = {n: (type(m), tuple(p.requires_grad for p in m.parameters(recurse=False))) for n, m in model.named_modules()}
+    assert after == before
+    assert all(p.requires_grad for p in model.parameters())

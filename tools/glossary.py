@@ -54,6 +54,8 @@ _WORDS = {
     "Top-k sampling": ("top-k sampling", "top-k"),
     "Top-p sampling": ("top-p sampling", "top-p"),
     "Few-shot prompt": ("few-shot prompt", "few-shot"),
+    "One-hot vector": ("one-hot vector", "one-hot"),
+    "Validation set": ("validation set", "validation"),
 }
 
 

@@ -252,9 +252,12 @@ def _preamble(title: str, path: Path, site_url: str) -> str:
         "and the output under each cell is the output the page shows.*\n"
         "\n"
         "Run the cells from top to bottom (each uses names defined above it). All it needs is "
-        "the guide's package, `pip install llm-guide` (or `pip install -e .` in a clone of the "
-        "repository), and no network: every text it uses ships with the package or with Python. "
-        "Figures are saved next to the notebook by the cell above them."
+        "the guide's package, installed from a clone of its repository as the guide's home page "
+        f"shows ([Running it yourself]({site_url}#running-it-yourself): `git clone "
+        "https://github.com/llm-guide/llm-guide.git`, then in a virtual environment "
+        "`pip install -c constraints.txt -e \".[tokenizers]\" --extra-index-url "
+        "https://download.pytorch.org/whl/cpu`), and no network: every text it uses ships with "
+        "the package or with Python. Figures are saved next to the notebook by the cell above them."
     )
 
 
