@@ -47,6 +47,12 @@ OPEN_SHADOW_ROOTS = """(() => {
 })()"""
 # MathJax draws each character with a CSS ::before rule; without it the formula is typeset
 # but invisible (zero width), which no console error reports.
+# Display formulas and tables wider than the column that shows them: cut off, or hidden behind
+# a scroll bar a reader may not notice. (Material makes both boxes scroll sideways.)
+OVERFLOWING = """() => [...document.querySelectorAll(
+    ".md-content div.arithmatex, .md-content .md-typeset__scrollwrap")].filter(
+    box => box.scrollWidth > box.clientWidth + 1).map(
+    box => (box.matches("div.arithmatex") ? "formula " : "table ") + box.textContent.trim().slice(0, 70))"""
 BLANK_GLYPHS = """() => [...document.querySelectorAll("mjx-container mjx-c")].filter(c => {
   const content = getComputedStyle(c, "::before").content;
   return !content || content === "none" || content === "normal";
@@ -242,6 +248,7 @@ class PageReport:
     display_math: int  # of which display math
     tex_errors: list[str]
     blank_glyphs: int  # typeset characters with nothing to show
+    overflowing: list[str]  # formulas and tables wider than the column, at 1,280 px
     diagrams: int      # .mermaid elements
     drawn: int         # of which hold an <svg> without a syntax error
     requests: list[str]
@@ -276,6 +283,7 @@ def _report(v: Visit, site: Path, scripted: bool = True) -> PageReport:
         display_math=page.locator("mjx-container[display='true']").count(),
         tex_errors=[e.get_attribute("data-mjx-error") or e.inner_text() for e in page.locator("mjx-merror").all()],
         blank_glyphs=page.evaluate(BLANK_GLYPHS) if scripted else 0,
+        overflowing=page.evaluate(OVERFLOWING) if scripted else [],
         diagrams=len(diagrams),
         drawn=sum(1 for d in diagrams if d.locator("svg").count() and "Syntax error" not in d.inner_text()),
         requests=list(v.requests),
@@ -349,6 +357,13 @@ def test_math_is_typeset(walk):
     problems += [f"/{p}: {r.blank_glyphs} typeset characters are invisible (no glyph CSS)"
                  for p, r in walk.items() if r.blank_glyphs]
     assert not problems, "\n".join(problems)
+
+
+def test_no_formula_or_table_is_wider_than_its_column(walk):
+    """At a 1,280-pixel window every display formula and table of a hand-written page fits."""
+    wide = [f"/{p}: {what}" for p, r in walk.items() if not p.startswith(GENERATED) for what in r.overflowing]
+    assert not wide, "wider than the page's column at 1,280 px:\n" + "\n".join(wide)
+    assert any(r.display_math for r in walk.values())  # there were formulas to measure
 
 
 def test_mermaid_diagrams_render_to_svg(walk):
