@@ -472,9 +472,13 @@ class BPETokenizer:
     @classmethod
     def load(cls, path: str | Path) -> "BPETokenizer":
         """Read a tokenizer written by ``save``."""
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        not_ours = f"{path} is not a tokenizer saved by BPETokenizer.save"
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{not_ours} (it is not JSON text: {error})") from None
         if not isinstance(data, dict) or data.get("format") != "llm_guide.BPETokenizer":
-            raise ValueError(f"{path} is not a tokenizer saved by BPETokenizer.save")
+            raise ValueError(not_ours)
         merges = {(left, right): new_id for left, right, new_id in data["merges"]}
         return cls(merges, data["pattern"], data["special_tokens"], data["byte_ids"])
     # --8<-- [end:save_load]

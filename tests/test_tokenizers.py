@@ -398,3 +398,11 @@ def test_compare_tokenizers(small_bpe, cl100k):
     assert by_name["word"].chars_per_token == pytest.approx(len(text) / by_name["word"].n_tokens)
     # More vocabulary buys shorter sequences.
     assert by_name["char"].n_tokens > by_name["bpe"].n_tokens > by_name["cl100k_base"].n_tokens
+
+
+@pytest.mark.parametrize("content", [b"merges: none\n", b"\xff\xfe\x00binary", b'{"format": "something else"}'])
+def test_loading_a_file_that_is_not_a_saved_tokenizer_names_the_file(tmp_path, content):
+    path = tmp_path / "tok.json"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"tok\.json is not a tokenizer saved by BPETokenizer\.save"):
+        BPETokenizer.load(path)
