@@ -4,6 +4,7 @@
     llm-guide generate   continue a prompt with a saved model
     llm-guide params     count a configuration's parameters, component by component
     llm-guide tokenize   show how a tokenizer splits a string
+    llm-guide workbook   write the guide's GPT yourself, TODO by TODO, and have it checked
 
 Each subcommand has ``--help``. Errors a user can cause (a missing file, an empty text,
 a file that is not a checkpoint) end with a one-line message and exit status 2,
@@ -221,6 +222,37 @@ def _show(piece: str | bytes) -> str:
 
 
 # ----------------------------------------------------------------------------------
+# workbook
+# ----------------------------------------------------------------------------------
+def cmd_workbook_init(args: argparse.Namespace) -> int:
+    from llm_guide.workbook import WorkbookError, init
+
+    try:
+        paths = init(args.dir, solutions=args.solutions, force=args.force)
+    except WorkbookError as error:
+        raise CLIError(str(error)) from None
+    what = "the reference solutions (the package's own code)" if args.solutions else "the TODOs"
+    print(f"wrote {what} into {len(paths)} files in {args.dir}: {paths[0].name} ... {paths[-1].name}")
+    print(f"check them with: llm-guide workbook check {args.dir}")
+    return 0
+
+
+def cmd_workbook_check(args: argparse.Namespace) -> int:
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise CLIError(f"--time-limit must be a number of seconds > 0, got {args.time_limit}")
+
+    from llm_guide.workbook import WorkbookError, check_dir
+
+    try:
+        report = check_dir(args.dir, args.chapter, time_limit=args.time_limit)
+    except WorkbookError as error:
+        raise CLIError(str(error)) from None
+    for problem in report.errors:  # a file that does not compile: one line each, after the report
+        print(f"llm-guide workbook: error: {problem}", file=sys.stderr)
+    return report.exit_status
+
+
+# ----------------------------------------------------------------------------------
 # the parser
 # ----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
@@ -280,6 +312,30 @@ def build_parser() -> argparse.ArgumentParser:
                      help="char, word (vocabularies of the string itself), bytes (UTF-8), or cl100k "
                           "(GPT-4's, through the guide's own BPE encoder; default)")
     tok.set_defaults(func=cmd_tokenize)
+
+    book = sub.add_parser("workbook", help="write the guide's GPT yourself and have each part checked",
+                          description="A workbook of TODOs, one file per chapter, and the checks that tell "
+                                      "you whether each is right (done, not yet, or wrong and why).")
+    actions = book.add_subparsers(dest="action", required=True, metavar="ACTION")
+    init = actions.add_parser("init", help="write the workbook's files into a folder",
+                              description="Write one file per chapter (DIR/01_vocabulary.py ... "
+                                          "DIR/11_putting_it_together.py) with the chapter's TODOs.")
+    init.add_argument("dir", metavar="DIR", help="the folder (created if missing)")
+    init.add_argument("--solutions", action="store_true",
+                      help="write the reference solutions, taken from the llm_guide package, instead of the TODOs")
+    init.add_argument("--force", action="store_true", help="overwrite workbook files that exist (your code is lost)")
+    init.set_defaults(func=cmd_workbook_init)
+    check = actions.add_parser("check", help="check the TODOs in a workbook folder",
+                               description="Import the workbook's files and check each TODO: done, not yet, "
+                                           "or wrong with a diagnosis. Exit status 0 only when every TODO "
+                                           "checked passes.")
+    check.add_argument("dir", metavar="DIR", help="the workbook folder")
+    check.add_argument("--chapter", metavar="SLUG",
+                       help="check one chapter only: its slug as in the guide's address (attention, "
+                            "transformer-block, ...) or its number")
+    check.add_argument("--time-limit", type=float, metavar="SECONDS",
+                       help="stop a check after this long (default: 10 s, 120 s for the training TODO)")
+    check.set_defaults(func=cmd_workbook_check)
     return parser
 
 

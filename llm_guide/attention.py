@@ -25,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from llm_guide.checks import check_int
+from llm_guide.kv_cache import LayerKV
 
 __all__ = [
     "softmax",
@@ -65,14 +66,17 @@ def softmax_numpy(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 # --8<-- [start:causal_mask]
-def causal_mask(T: int, device: torch.device | str | None = None) -> torch.Tensor:
+def causal_mask(T: int, device: torch.device | str | None = None, past: int = 0) -> torch.Tensor:
     """A (T, T) boolean matrix: entry [i, j] is True when position i may attend to j.
 
     Lower triangular: token i sees itself and every earlier token, never a later
     one. During training all T positions are predicted at once, so without this
     mask position i could simply read the answer (token i + 1) off its neighbour.
+    With past > 0 (chapter 12's key-value cache) the T tokens follow ``past`` earlier
+    ones, which every one of them may see: the mask is (T, past + T), the last T
+    rows of causal_mask(past + T).
     """
-    return torch.tril(torch.ones(T, T, dtype=torch.bool, device=device))
+    return torch.tril(torch.ones(T, past + T, dtype=torch.bool, device=device), diagonal=past)
 # --8<-- [end:causal_mask]
 
 
@@ -199,8 +203,8 @@ class MultiHeadAttention(nn.Module):
         self.store_attn = False
         self.last_attn: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, T, C) -> (B, T, C)."""
+    def forward(self, x: torch.Tensor, cache: LayerKV | None = None) -> torch.Tensor:
+        """x: (B, T, C) -> (B, T, C). ``cache``: chapter 12's keys and values of earlier tokens."""
         B, T, C = x.shape
         nh, hs = self.n_head, C // self.n_head
         q, k, v = self.c_attn(x).split(C, dim=2)  # 3 x (B, T, C)
@@ -209,12 +213,19 @@ class MultiHeadAttention(nn.Module):
         q = q.view(B, T, nh, hs).transpose(1, 2)
         k = k.view(B, T, nh, hs).transpose(1, 2)
         v = v.view(B, T, nh, hs).transpose(1, 2)
+        causal, mask = self.causal, None
+        if cache is not None:
+            # generating (chapter 12): keys and values of the S - T earlier tokens come from
+            # the cache, so k, v: (B, nh, S, hs); the T new tokens may see all of those
+            k, v = cache.update(k, v)
+            if self.causal and k.size(2) > T:
+                causal, mask = False, causal_mask(T, device=x.device, past=k.size(2) - T)
         dropout_p = self.dropout if self.training else 0.0
         if self.fast and not self.store_attn:
             # same maths in one fused kernel that never stores the (T, T) weights
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=self.causal)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=causal)
         else:
-            y, weights = scaled_dot_product_attention(q, k, v, causal=self.causal, dropout_p=dropout_p)
+            y, weights = scaled_dot_product_attention(q, k, v, causal=causal, mask=mask, dropout_p=dropout_p)
             if self.store_attn:
                 self.last_attn = weights.detach()
         # merge the heads: (B, nh, T, hs) -> (B, T, nh, hs) -> (B, T, C)

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from llm_guide.activations import gelu, relu
 from llm_guide.attention import MultiHeadAttention
 from llm_guide.checks import check_choice
+from llm_guide.kv_cache import LayerKV
 
 __all__ = ["LayerNorm", "ACTIVATIONS", "FeedForward", "NORMS", "Block"]
 
@@ -151,14 +152,14 @@ class Block(nn.Module):
     def extra_repr(self) -> str:
         return f"norm={self.norm!r}"
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, T, C) -> (B, T, C)."""
+    def forward(self, x: torch.Tensor, cache: LayerKV | None = None) -> torch.Tensor:
+        """x: (B, T, C) -> (B, T, C). ``cache`` is handed to the attention (chapter 12)."""
         if self.norm == "pre":
-            x = x + self.attn(self.ln_1(x))
+            x = x + self.attn(self.ln_1(x), cache)
             if self.mlp is not None:
                 x = x + self.mlp(self.ln_2(x))
         else:
-            x = self.ln_1(x + self.attn(x))
+            x = self.ln_1(x + self.attn(x, cache))
             if self.mlp is not None:
                 x = self.ln_2(x + self.mlp(x))
         return x

@@ -120,16 +120,20 @@ class TokenAndPositionEmbedding(nn.Module):
         """The (block_size, C) table of position vectors, learned or fixed."""
         return self.wpe.weight if hasattr(self, "wpe") else self.pe
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        """idx: (B, T) integer ids -> (B, T, C)."""
+    def forward(self, idx: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """idx: (B, T) integer ids at positions start, ..., start + T - 1 -> (B, T, C).
+
+        start > 0 is for chapter 12's key-value cache: idx holds only the newest
+        tokens, and the start earlier ones are already in the cache.
+        """
         check_token_ids(idx, self.wte.num_embeddings)
         T = idx.size(-1)
-        if T > self.block_size:
+        if start + T > self.block_size:
             bs = self.block_size
             raise ValueError(
-                f"sequence of length {T} is longer than the context length block_size={bs}: there are only "
+                f"sequence of length {start + T} is longer than the context length block_size={bs}: there are only "
                 f"{bs} position vectors; crop to the last {bs} tokens (idx[..., -{bs}:])"
             )
         # (B, T, C) + (T, C): the same position vectors are added to every sequence in the batch
-        return self.wte(idx) + self.position_table()[:T]
+        return self.wte(idx) + self.position_table()[start:start + T]
 # --8<-- [end:token_and_position_embedding]

@@ -16,10 +16,11 @@ is the decoding strategy:
 from __future__ import annotations
 
 import torch
+import torch.nn as nn
 
 from llm_guide.checks import check_int
 from llm_guide.embeddings import check_token_ids
-from llm_guide.model import GPT
+from llm_guide.kv_cache import KVCache
 
 __all__ = ["next_token_distribution", "generate"]
 
@@ -70,7 +71,7 @@ def next_token_distribution(
 # --8<-- [start:generate]
 @torch.no_grad()
 def generate(
-    model: GPT,
+    model: nn.Module,
     idx: torch.Tensor,
     max_new_tokens: int,
     *,
@@ -79,14 +80,17 @@ def generate(
     top_p: float | None = None,
     greedy: bool = False,
     generator: torch.Generator | None = None,
+    kv_cache: bool = False,
 ) -> torch.Tensor:
     """Extend each sequence in idx (B, T) by max_new_tokens; returns (B, T + max_new_tokens).
 
-    The model has only block_size position embeddings, so it reads at most the
-    last block_size tokens: a longer prompt, or one that grows past the context
-    while generating, is cropped from the left and the oldest tokens are simply
-    forgotten. greedy=True takes the argmax and ignores the sampling settings;
-    otherwise pass a seeded ``torch.Generator`` for reproducible samples.
+    ``model`` is a GPT (or chapter 12's Llama). It has only block_size positions, so
+    it reads at most the last block_size tokens: a longer prompt, or one that grows
+    past the context while generating, is cropped from the left and the oldest
+    tokens are simply forgotten. greedy=True takes the argmax and ignores the
+    sampling settings; otherwise pass a seeded ``torch.Generator`` for reproducible
+    samples. kv_cache=True (chapter 12) keeps every layer's keys and values, so each
+    step runs the model on the newest token only: the same tokens, less work.
     The model runs in eval mode (no dropout) and gets its old mode back afterwards.
     """
     if not greedy:
@@ -98,12 +102,21 @@ def generate(
     # checked here too, not only by the model: with max_new_tokens=0 the model never runs
     check_token_ids(idx, model.config.vocab_size, "idx")
     block_size = model.config.block_size
+    cache = None
     was_training = model.training
     model.eval()
     try:
         for _ in range(max_new_tokens):
-            context = idx[:, -block_size:]  # (B, min(T, block_size))
-            logits, _ = model(context)
+            if not kv_cache:
+                logits, _ = model(idx[:, -block_size:])  # the whole context, every step
+            elif cache is not None and cache.length < block_size:
+                # the keys and values of every earlier token are cached: run only the newest
+                logits, _ = model(idx[:, -1:], cache=cache)
+            else:
+                # the first step, or the context is full (cropping shifts every position by
+                # one, so nothing cached still holds): read the context into a new cache
+                cache = KVCache(model.config.n_layer, block_size)
+                logits, _ = model(idx[:, -block_size:], cache=cache)
             last = logits[:, -1, :]  # (B, V): only the last position predicts a new token
             if greedy:
                 next_id = last.argmax(dim=-1, keepdim=True)  # (B, 1)

@@ -25,10 +25,13 @@ from llm_guide.attention import head_size
 from llm_guide.block import ACTIVATIONS, NORMS, Block, LayerNorm
 from llm_guide.checks import check_choice, check_int
 from llm_guide.embeddings import TokenAndPositionEmbedding, check_token_ids
+from llm_guide.kv_cache import KVCache
 
 __all__ = [
     "GPTConfig",
     "GPT",
+    "check_batch_shape",
+    "next_token_loss",
     "ParamRow",
     "parameter_table",
     "component_totals",
@@ -163,6 +166,28 @@ class GPTConfig:
         return cls(**(fields | overrides))
 
 
+# --8<-- [start:next_token_loss]
+def check_batch_shape(idx: torch.Tensor) -> None:
+    """A model reads a batch of token ids of shape (B, T); say so, and how, for any other shape."""
+    if isinstance(idx, torch.Tensor) and idx.ndim != 2:
+        hint = "; for one sequence use idx.unsqueeze(0)" if idx.ndim == 1 else ""
+        raise ValueError(f"idx must have shape (B, T), got shape {tuple(idx.shape)}{hint}")
+
+
+def next_token_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of predicting targets[b, t] (B, T) from logits[b, t] (B, T, V).
+
+    Averaged over all B * T positions: every position is a training example.
+    """
+    B, T, V = logits.shape
+    check_token_ids(targets, V, "targets")
+    if targets.shape != (B, T):
+        raise ValueError(f"targets must have the same shape as idx {(B, T)}, got {tuple(targets.shape)}")
+    # cross_entropy wants (N, V) scores and (N,) class ids: flatten batch and time
+    return F.cross_entropy(logits.view(B * T, V), targets.reshape(B * T).long())
+# --8<-- [end:next_token_loss]
+
+
 # --8<-- [start:gpt_init]
 class GPT(nn.Module):
     """A decoder-only transformer: token ids (B, T) in, next-token logits (B, T, V) out."""
@@ -224,35 +249,25 @@ class GPT(nn.Module):
 
     # --8<-- [start:gpt_forward]
     def forward(
-        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """idx: (B, T) token ids -> (logits (B, T, V), loss or None).
 
         With targets (B, T), usually idx shifted left by one, loss is the
         cross-entropy of predicting targets[b, t] from logits[b, t], averaged
         over all B * T positions: every position is a training example.
+        With a ``cache`` (chapter 12), idx holds only the tokens that follow the cached ones.
         """
-        if isinstance(idx, torch.Tensor) and idx.ndim != 2:
-            hint = "; for one sequence use idx.unsqueeze(0)" if idx.ndim == 1 else ""
-            raise ValueError(f"idx must have shape (B, T), got shape {tuple(idx.shape)}{hint}")
-        x = self.transformer.embed(idx)  # (B, T, C); checks the ids and the length
+        check_batch_shape(idx)
+        start = 0 if cache is None else cache.next_position(idx.size(1))  # where idx's tokens sit
+        x = self.transformer.embed(idx, start)  # (B, T, C); checks the ids and the length
         x = self.transformer.drop(x)
-        for block in self.transformer.h:
-            x = block(x)  # (B, T, C)
+        for i, block in enumerate(self.transformer.h):
+            x = block(x, None if cache is None else cache.layers[i])  # (B, T, C)
         if self.config.norm == "pre":
             x = self.transformer.ln_f(x)
         logits = self.lm_head(x)  # (B, T, V)
-
-        loss = None
-        if targets is not None:
-            check_token_ids(targets, self.config.vocab_size, "targets")
-            if targets.shape != idx.shape:
-                raise ValueError(
-                    f"targets must have the same shape as idx {tuple(idx.shape)}, got {tuple(targets.shape)}"
-                )
-            # cross_entropy wants (N, V) scores and (N,) class ids: flatten batch and time
-            B, T = idx.shape
-            loss = F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T).long())
+        loss = None if targets is None else next_token_loss(logits, targets)
         return logits, loss
     # --8<-- [end:gpt_forward]
 

@@ -9,11 +9,14 @@ Three ways to cut text into tokens, from simplest to what GPT models use:
   bytes, so *any* text can be encoded, then learn merges of frequent neighbours
   so common words become single tokens. This is how GPT-2, GPT-4 and most
   modern models tokenize, and ``BPETokenizer.from_tiktoken`` loads OpenAI's
-  cl100k_base merges and reproduces ``tiktoken``'s ids exactly.
+  cl100k_base merges and reproduces ``tiktoken``'s ids exactly, on any string
+  (split patterns are compiled with tiktoken's Unicode version, 16.0: see
+  ``compile_split_pattern``).
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import operator
 import re
@@ -36,6 +39,8 @@ __all__ = [
     "TokenizerStats",
     "GPT2_SPLIT_PATTERN",
     "GPT4_SPLIT_PATTERN",
+    "UNICODE_16_GAPS",
+    "compile_split_pattern",
     "get_pair_counts",
     "merge",
     "compare_tokenizers",
@@ -149,6 +154,55 @@ GPT4_SPLIT_PATTERN = (
     r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
 )
 # --8<-- [end:split_patterns]
+
+
+# --8<-- [start:unicode_version]
+# Which characters are letters (\p{L}) and numbers (\p{N}) depends on the Unicode
+# version, and each new version assigns more. tiktoken's Rust regex engine has
+# Unicode 16.0's tables (tiktoken 0.14 is built with regex-syntax 0.8.11); the
+# `regex` module follows newer versions. Left alone, `regex` calls U+32780 (a CJK
+# ideograph of Unicode 17) a letter where tiktoken sees an unassigned code point,
+# so "a\U00032780's" is cut into other chunks and gets other ids. Below are the
+# gaps of Unicode 16.0 (runs of code points it leaves unassigned) in which later
+# versions put letters or digits: taking them out of \p{L} and \p{N} gives back
+# Unicode 16.0's classes. Whole gaps are listed, so a future version's additions
+# inside them stay out as well.
+# (Computed from regex-syntax's Unicode 16 tables against the `regex` module's;
+# tests/test_tokenizers.py checks every code point against tiktoken.)
+UNICODE_16_GAPS = (
+    r"\u0557-\u0558\u058B-\u058C\u088F\u0C5B-\u0C5C\u0CD7-\u0CDC\u208F\u209D-\u209F"
+    r"\uA7CE-\uA7CF\uA7D2\uA7D4\uA7DD-\uA7F1\uAB6C-\uAB6F"
+    r"\U000107BB-\U000107FF\U00010940-\U0001097F\U00010EC5-\U00010EFB"
+    r"\U00011B0A-\U00011BBF\U00011DAA-\U00011EDF\U0001246F\U00012475-\U0001247F"
+    r"\U00012544-\U00012F8F\U00016E9B-\U00016EFF\U00016FF2-\U00016FFF"
+    r"\U000187F8-\U000187FF\U00018CD6-\U00018CFE\U00018D09-\U0001AFEF"
+    r"\U0001B123-\U0001B131\U0001B168-\U0001B16F\U0001D6A6-\U0001D6A7"
+    r"\U0001DF1F-\U0001DF24\U0001DF2B-\U0001DFFF\U0001E600-\U0001E7DF"
+    r"\U0002B73A-\U0002B73F\U0002B81E-\U0002B81F\U0002CEA2-\U0002CEAF"
+    r"\U000323B0-\U000E0000"  # CJK extension J (Unicode 17), later ideographs, planes 4 to 13
+)
+
+
+def compile_split_pattern(pattern: str) -> regex.Pattern:
+    r"""Compile a split pattern so that it classifies characters as tiktoken does.
+
+    ``\p{L}`` and ``\p{N}`` become ``[\p{L}--[gaps]]`` and ``[\p{N}--[gaps]]``
+    (``UNICODE_16_GAPS``): set differences, which `regex` supports in its VERSION1
+    mode, and which work inside other classes too (``[^\r\n\p{L}\p{N}]``). VERSION1
+    would also switch ``(?i:...)`` to full case folding (``(?i:ss)`` matching "ß");
+    ``(?-f)`` keeps the simple case folding that Rust's regex uses. ``\s`` needs no
+    change: both engines use the White_Space property, unchanged since Unicode 6.3.
+    Only these two classes, written as ``\p{L}`` and ``\p{N}``, are rewritten: the
+    ones GPT split patterns use. In VERSION1, ``--``, ``&&``, ``||``, ``~~`` and a
+    ``[`` inside a class are set operations; GPT split patterns contain none.
+    """
+    # `regex` tries the ranges of a set one by one. Intersecting them with one range
+    # that spans them all lets ASCII (and everything else below U+0557) skip the
+    # list, which keeps English text splitting as fast as with the plain pattern.
+    gaps = rf"[\u0557-\U000E0000]&&[{UNICODE_16_GAPS}]"
+    pinned = pattern.replace(r"\p{L}", rf"[\p{{L}}--[{gaps}]]").replace(r"\p{N}", rf"[\p{{N}}--[{gaps}]]")
+    return regex.compile("(?-f)" + pinned, regex.VERSION1)
+# --8<-- [end:unicode_version]
 
 
 # --8<-- [start:get_pair_counts]
@@ -265,7 +319,7 @@ class BPETokenizer:
         self.inverse_special_tokens = {i: name for name, i in self.special_tokens.items()}
         self._vocab_size = max(max(self.vocab), max(self.special_tokens.values(), default=-1)) + 1
 
-        self._split = regex.compile(pattern) if pattern is not None else None
+        self._split = compile_split_pattern(pattern) if pattern is not None else None
         # Longest first, so that a special token that contains another wins.
         names = sorted(self.special_tokens, key=len, reverse=True)
         self._special_split = _alternation(names) if names else None
@@ -313,7 +367,7 @@ class BPETokenizer:
         # then the pattern splits the rest. Most chunks repeat (" the" thousands of
         # times), so we train on the distinct chunks, each weighted by its count.
         pieces = regex.split("|".join(map(regex.escape, special_tokens)), text) if special_tokens else [text]
-        split = regex.compile(pattern).findall if pattern is not None else lambda piece: [piece]
+        split = compile_split_pattern(pattern).findall if pattern is not None else lambda piece: [piece]
         chunk_counts = Counter(chunk for piece in pieces for chunk in split(piece) if chunk)
         if not chunk_counts:
             raise EmptyCorpusError(f"cannot train BPE on an empty text (got {text[:40]!r}); pass some text")
@@ -360,9 +414,13 @@ class BPETokenizer:
     # ------------------------------------------------------------------ encoding
 
     # --8<-- [start:encode_chunk]
-    def encode_chunk(self, chunk: bytes) -> list[int]:
+    def encode_chunk_simple(self, chunk: bytes) -> list[int]:
         """BPE on one chunk: start from its bytes and keep applying the earliest
-        learned merge (smallest new id) among the neighbouring pairs present."""
+        learned merge (smallest new id) among the neighbouring pairs present.
+
+        Every round rescans the whole chunk, so a chunk of n bytes can take n rounds
+        of n steps: fine for a word, slow for a run of 3,000 CJK characters with no
+        space to cut at. ``encode_chunk`` gives the same ids in O(n log n)."""
         ids = [self.byte_ids[b] for b in chunk]
         while len(ids) >= 2:
             # Pairs that were never merged rank after every real merge.
@@ -373,19 +431,68 @@ class BPETokenizer:
         return ids
     # --8<-- [end:encode_chunk]
 
+    # --8<-- [start:encode_chunk_fast]
+    def encode_chunk(self, chunk: bytes) -> list[int]:
+        """The same merges as ``encode_chunk_simple``, in the same order, without rescanning.
+
+        A heap holds every mergeable pair of neighbours as ``(rank, position)``, so
+        the earliest merge, and among equal ones the leftmost, is always on top. The
+        parts live in a doubly linked list over their start positions, so a merge
+        is a constant-time splice, and it creates at most two new pairs (with the
+        left and right neighbours) to push. Entries whose pair has since been merged
+        away are left in the heap and skipped when they surface. That is O(n log n)
+        for n bytes instead of O(n^2).
+        """
+        ranks = self.merges  # (left id, right id) -> new id; a smaller id merges first
+        ids = [self.byte_ids[b] for b in chunk]
+        pair_ranks = map(ranks.get, zip(ids, ids[1:]))  # None: a pair never merged
+        heap = [(rank, i) for i, rank in enumerate(pair_ranks) if rank is not None]
+        if not heap:
+            return ids  # nothing to merge: the common case for short chunks
+        heapq.heapify(heap)
+        n = len(ids)
+        parts: list[int | None] = list(ids)  # parts[i]: the token starting at byte i, None inside one
+        after = list(range(1, n + 1))  # after[i]: start of the next part (n: none)
+        before = list(range(-1, n - 1))  # before[i]: start of the previous part (-1: none)
+        while heap:
+            rank, i = heapq.heappop(heap)
+            left, j = parts[i], after[i]
+            # Stale entry: the part at i was merged into its left neighbour, or the pair
+            # starting at i is no longer the one pushed (a merge id belongs to one pair).
+            if left is None or j == n or ranks.get((left, parts[j])) != rank:
+                continue
+            parts[i], parts[j] = rank, None  # the pair becomes one part, at i
+            k = after[i] = after[j]
+            if k < n:
+                before[k] = i
+                if (new := ranks.get((rank, parts[k]))) is not None:
+                    heapq.heappush(heap, (new, i))
+            if (h := before[i]) >= 0 and (new := ranks.get((parts[h], rank))) is not None:
+                heapq.heappush(heap, (new, h))
+        return [part for part in parts if part is not None]
+    # --8<-- [end:encode_chunk_fast]
+
     # --8<-- [start:encode]
     def encode_ordinary(self, text: str) -> list[int]:
-        """Encode ``text``, treating special-token strings as ordinary text."""
+        """Encode ``text``, treating special-token strings as ordinary text.
+
+        A ``str`` may hold surrogates, which are not characters and have no UTF-8.
+        As in tiktoken, a surrogate pair becomes the character it encodes and a lone
+        surrogate becomes U+FFFD "�", so the ids still match tiktoken's (and
+        decoding gives back the repaired text)."""
         _check_str(text, "text")
+        if _SURROGATE.search(text):
+            text = _replace_surrogates(text)
         chunks = self._split.findall(text) if self._split is not None else [text]
         ids: list[int] = []
+        cache = self._cache  # the same chunks recur constantly (" the", ".\n"): remember them
         for chunk in chunks:
-            # The same chunks recur constantly (" the", ".\n"), so remember them.
-            if chunk not in self._cache:
-                if len(self._cache) >= 100_000:
-                    self._cache.clear()
-                self._cache[chunk] = self.encode_chunk(chunk.encode("utf-8"))
-            ids.extend(self._cache[chunk])
+            chunk_ids = cache.get(chunk)
+            if chunk_ids is None:
+                if len(cache) >= 100_000:
+                    cache.clear()  # a bound on memory; the common chunks come back at once
+                chunk_ids = cache[chunk] = self.encode_chunk(chunk.encode("utf-8"))
+            ids.extend(chunk_ids)
         return ids
 
     def encode(self, text: str, allowed_special: SpecialPolicy = "none_raise") -> list[int]:
@@ -447,7 +554,8 @@ class BPETokenizer:
         return b"".join(out)
 
     def decode(self, ids: Iterable[int]) -> str:
-        """Ids to text. Ids from ``encode`` always give back the exact text. An
+        """Ids to text. Ids from ``encode`` always give back the exact text (with
+        surrogates repaired, see ``encode_ordinary``). An
         arbitrary id sequence may cut a multi-byte character in half (an emoji is
         4 bytes, often 2 or more tokens); such invalid UTF-8 becomes U+FFFD "�"
         rather than an error, so a model's raw output can always be printed."""
@@ -499,10 +607,9 @@ class BPETokenizer:
         can be recovered: replay the merges found so far (all of lower rank) on a
         token's bytes; BPE stops at exactly two pieces, and those two were merged.
 
-        The ids then equal tiktoken's, provided both regex engines agree on which
-        characters are letters and digits: a character assigned in a very recent
-        Unicode version may be classified differently by the ``regex`` module and
-        by tiktoken's Rust engine, and then the chunks (and ids) can differ.
+        The ids then equal tiktoken's on any string: the pattern is compiled with
+        tiktoken's Unicode version (``compile_split_pattern``), so both cut the same
+        chunks, and BPE replays the same merges in the same order.
         """
         byte_ids = [0] * 256
         singles = {token: rank for token, rank in mergeable_ranks.items() if len(token) == 1}
@@ -563,6 +670,16 @@ def _check_ids(ids: Iterable[int]) -> list[int]:
         return [operator.index(i) for i in ids]
     except TypeError:
         raise TypeError(f"decode expects an iterable of integer ids, got {ids!r:.60}") from None
+
+
+# A surrogate (U+D800 to U+DFFF) is half of a UTF-16 pair, not a character.
+_SURROGATE = regex.compile(r"[\ud800-\udfff]")
+
+
+def _replace_surrogates(text: str) -> str:
+    """Repair a ``str`` with surrogates as tiktoken does: a valid pair becomes the
+    character it encodes, a lone surrogate becomes U+FFFD."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _alternation(names: Sequence[str]) -> regex.Pattern:

@@ -26,7 +26,7 @@ def test_attention_maps_labels_both_axes_with_the_tokens(saved_svg):
     assert [t.get_text() for t in maps[0].get_xticklabels()] == ["The", "cat", "sat"]
     assert [t.get_text() for t in maps[0].get_yticklabels()] == ["The", "cat", "sat"]
     # Weights are written in their cells; masked (zero) cells stay empty.
-    assert sorted(t.get_text() for t in maps[0].texts) == [".33", ".33", ".33", ".50", ".50", "1.00"]
+    assert sorted(t.get_text() for t in maps[0].texts) == [".3", ".3", ".3", ".5", ".5", "1.0"]
     saved_svg(fig)
 
 

@@ -12,7 +12,8 @@ from tools.pages import DOCS
 TERMS = read_glossary(DOCS / "glossary.md")
 GLOSSARY_PIN = Path(__file__).parent / "fixtures" / "glossary_links.json"  # written by `dev.py refresh`
 CHAPTERS = ["vocabulary", "tokenization", "tensors", "embeddings", "positional-encoding", "attention",
-            "transformer-block", "weights", "gradient-descent", "in-context-learning", "putting-it-together"]
+            "transformer-block", "weights", "gradient-descent", "in-context-learning", "putting-it-together",
+            "todays-models"]
 
 
 def _link(html: str) -> tuple[str, list[str]]:

@@ -59,7 +59,7 @@ def test_code_cells_are_the_blocks_the_doc_tests_run(page):
 def test_prose_is_converted_for_jupyter():
     nb = page_to_notebook(DOCS / "vocabulary.md")
     text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
-    assert "generated from the page" in nb.cells[0].source and "pip install llm-guide" in nb.cells[0].source
+    assert "generated from the page" in nb.cells[0].source and "pip install -c constraints.txt -e" in nb.cells[0].source and "#running-it-yourself" in nb.cells[0].source
     assert "**The question of this chapter**" in text  # admonition title, body un-indented
     assert "!!!" not in text and "???" not in text
     assert r"\(" not in text and r"\[" not in text and "$|V|$" in text and "$$\nV = " in text

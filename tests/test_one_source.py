@@ -15,15 +15,37 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-from tests.breakages import NAMES, _targets
+from tests.breakages import LLAMA_NAMES, NAMES, _targets, broken
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_TESTS = ["tests/test_model.py"]
 
 
 def test_every_breakage_names_a_real_chapter_function():
-    assert set(_targets()) == set(NAMES)
+    assert set(_targets()) == set(NAMES) | set(LLAMA_NAMES)
+
+
+@pytest.mark.parametrize("name", LLAMA_NAMES)
+def test_breaking_a_chapter_function_changes_the_llama(name):
+    """Chapter 12's Llama runs the chapters' functions too: break one and its logits change.
+
+    In this process (a swap of the function's body, undone afterwards): a forward pass
+    of a tiny model is all it takes, where the GPT's whole test file is the check above.
+    """
+    from llm_guide.llama import Llama, LlamaConfig
+
+    torch.manual_seed(0)
+    model = Llama(LlamaConfig(vocab_size=11, block_size=8, n_layer=1, n_head=4, n_kv_head=2, n_embd=16)).eval()
+    idx = torch.randint(0, 11, (2, 8), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        before = model(idx)[0]
+        with broken(name):
+            after = model(idx)[0]
+        mended = model(idx)[0]
+    assert torch.equal(before, mended)
+    assert (before - after).abs().max() > 1e-4, f"breaking {name!r} left the Llama's logits as they were"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import unicodedata
+import random
+import time
 from collections import Counter
+from typing import Iterable, Sequence
 
 import numpy as np
 import pytest
@@ -16,12 +19,14 @@ from llm_guide.corpora import cat_story, mary_lamb, python_docs
 from llm_guide.tokenizers import (
     GPT2_SPLIT_PATTERN,
     GPT4_SPLIT_PATTERN,
+    UNICODE_16_GAPS,
     BPETokenizer,
     CharTokenizer,
     Merge,
     TokenizerStats,
     WordTokenizer,
     compare_tokenizers,
+    compile_split_pattern,
     get_pair_counts,
     join_words,
     merge,
@@ -35,17 +40,9 @@ tiktoken = pytest.importorskip("tiktoken")
 TRICKY = list("aZ09 \t\n\r.,'\"()_-+=*/\\<>|éÉüßçñœ中文語한😀🎉👍🏽\u200d\u0301\u00a0\x00")
 
 
-def _assigned(c: str) -> bool:
-    # Surrogates cannot be encoded as UTF-8. Code points unassigned in Python's
-    # Unicode tables are left out too: `regex` and tiktoken's Rust engine ship
-    # different Unicode versions and may disagree on whether they are letters.
-    return unicodedata.category(c) not in ("Cs", "Cn")
-
-
-unicode_text = st.text(
-    alphabet=st.one_of(st.sampled_from(TRICKY), st.characters(codec="utf-8").filter(_assigned)),
-    max_size=60,
-)
+# Any character at all, assigned or not (codec="utf-8" leaves out the surrogates,
+# which are not characters; test_surrogates_are_repaired_as_tiktoken_does has them).
+unicode_text = st.text(alphabet=st.one_of(st.sampled_from(TRICKY), st.characters(codec="utf-8")), max_size=60)
 
 
 # ---------------------------------------------------------------- fixtures
@@ -366,6 +363,200 @@ def test_same_ids_as_tiktoken_property(guide_cl100k, cl100k, text):
     ids = guide_cl100k.encode(text, allowed_special="none")
     assert ids == cl100k.encode(text, disallowed_special=())
     assert guide_cl100k.decode(ids) == text
+
+
+# ---------------------------------------------------------------- every code point, as tiktoken
+
+
+@pytest.fixture(scope="module")
+def every_code_point() -> str:
+    """All 1,112,064 Unicode scalar values (every code point but the surrogates), in order."""
+    return "".join(map(chr, itertools.chain(range(0xD800), range(0xE000, 0x110000))))
+
+
+@pytest.fixture(scope="module")
+def assigned(every_code_point) -> list[str]:
+    """The characters the `regex` module's tables assign (about 173,000), private use left out."""
+    return regex.findall(r"[\p{Assigned}--\p{Co}]", every_code_point, flags=regex.VERSION1)
+
+
+def _tiktoken_matches(pattern: str, text: str) -> str:
+    """The characters of ``text`` that tiktoken's own regex engine matches with ``pattern``.
+
+    tiktoken encodes only what its pattern matches and skips the text in between,
+    so an encoding whose tokens are just the 256 bytes gives back the matches."""
+    probe = tiktoken.Encoding(
+        "class-probe", pat_str=pattern, mergeable_ranks={bytes([b]): b for b in range(256)}, special_tokens={}
+    )
+    return probe.decode(probe.encode_ordinary(text))
+
+
+def _code_points(chars: Iterable[str], show: int = 12) -> str:
+    """"U+0558, U+058B and 17142 more": the first few code points of a set."""
+    chars = sorted(set(chars))
+    more = f" and {len(chars) - show} more" if len(chars) > show else ""
+    return ", ".join(f"U+{ord(c):04X}" for c in chars[:show]) + more
+
+
+def test_tiktoken_skips_what_its_pattern_does_not_match():
+    assert _tiktoken_matches(r"\p{L}", "a1 b!\u00e9") == "ab\u00e9"
+
+
+# Every character class in GPT-2's and GPT-4's split patterns. A pattern sees a
+# character only through these, so if each class holds the same code points in
+# both engines, both cut every text into the same chunks. [\r\n\p{L}\p{N}] and
+# [\s\p{L}\p{N}] are the patterns' [^...] classes without the ^ (the same test,
+# and the matches are short), and (?i:[sdmtlver]) stands for the contractions
+# '(?i:[sdmt]|ll|ve|re): which characters fold to those letters ("ſ" does, to "s").
+SPLIT_CLASSES = [r"\p{L}", r"\p{N}", r"\s", r"[\r\n]", r"[\r\n\p{L}\p{N}]", r"[\s\p{L}\p{N}]", r"(?i:[sdmtlver])"]
+
+
+@pytest.mark.parametrize("char_class", SPLIT_CLASSES)
+def test_split_classes_match_tiktoken_on_every_code_point(every_code_point, char_class):
+    ours = set(compile_split_pattern(char_class).findall(every_code_point))
+    differ = ours ^ set(_tiktoken_matches(char_class, every_code_point))
+    assert not differ, (
+        f"{char_class} differs from tiktoken's on {_code_points(differ)}: "
+        f"update UNICODE_16_GAPS in llm_guide/tokenizers.py (tiktoken's Unicode version may have changed)"
+    )
+
+
+def test_unpinned_regex_disagrees_with_tiktoken():
+    """The bug UNICODE_16_GAPS fixes: the `regex` module's own tables are newer than Unicode 16."""
+    newer = "\U00019100\U00032780\U0003d314"  # letters in `regex`, unassigned in Unicode 16
+    assert regex.findall(r"\p{L}", newer) == list(newer)
+    assert compile_split_pattern(r"\p{L}").findall(newer) == [] == list(_tiktoken_matches(r"\p{L}", newer))
+    assert all(regex.fullmatch(f"[{UNICODE_16_GAPS}]", c) for c in newer)
+
+
+def _mismatches(guide: BPETokenizer, enc, probes: Sequence[str], sep: str, block: int = 2048) -> list[str]:
+    """Probes whose ids differ between the two encoders. Encoding ``block`` probes
+    at once, joined by ``sep``, keeps the walk fast; only a block that differs is
+    encoded again probe by probe to find the culprits."""
+    bad: list[str] = []
+    for start in range(0, len(probes), block):
+        text = sep.join(probes[start : start + block])
+        if guide.encode_ordinary(text) != enc.encode_ordinary(text):
+            culprits = [p for p in probes[start : start + block] if guide.encode_ordinary(p) != enc.encode_ordinary(p)]
+            bad.extend(culprits or [f"the block of probes {start} to {start + block} (joined by {sep!r})"])
+    return bad
+
+
+def test_same_ids_as_tiktoken_on_every_code_point(guide_cl100k, cl100k, every_code_point, assigned):
+    """Every code point through the whole encoder, against tiktoken's ids.
+
+    Each assigned character gets two probes: alone, and as ``a{c}'s``, where being
+    a letter decides whether ``c`` joins the ``a`` and whether ``'s`` becomes one
+    token. The other 939,000-odd code points, unassigned or private use in the
+    `regex` module's tables, are neither letters, digits nor spaces in Unicode 16
+    either, so they go in runs of 64 (a probe each would take several times as
+    long); the class test above still checks every one of them one by one.
+    """
+    unassigned = regex.findall(r"[\p{Cn}\p{Co}]", every_code_point, flags=regex.VERSION1)
+    assert len(assigned) + len(unassigned) == len(every_code_point)
+    runs = ["".join(unassigned[i : i + 64]) for i in range(0, len(unassigned), 64)]
+    for name, probes, sep in [
+        ("alone", assigned, "\n"),
+        ("a{c}'s", [f"a{c}'s" for c in assigned], ""),
+        ("runs of 64 unassigned or private-use", runs, " "),
+    ]:
+        bad = _mismatches(guide_cl100k, cl100k, probes, sep, block=2048 if len(probes[0]) < 64 else 32)
+        assert not bad, f"{len(bad)} probes ({name}) differ from tiktoken: {bad[:5]}"
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        "1{c}234",  # a digit joins the run of digits, cut in threes: "1c2" "34" against "1" "c" "234"
+        "  {c}a",  # a space stays in the run of spaces: "  " "ca" against " " " ca"
+        "'{c}lx",  # a character that folds to s or l makes a contraction: "'c" or "'cl", then "x"
+    ],
+)
+def test_same_ids_as_tiktoken_in_more_contexts(guide_cl100k, cl100k, assigned, context):
+    """Three more contexts where a character's class moves a chunk boundary, on
+    every 8th assigned character (the class test covers each one)."""
+    probes = [context.format(c=c) for c in assigned[::8] + ["\u017f", "\u212a", "\u0661", "\u3000", "\x85"]]
+    bad = _mismatches(guide_cl100k, cl100k, probes, "\n")
+    assert not bad, f"{len(bad)} probes differ from tiktoken: {bad[:5]}"
+
+
+def test_surrogates_are_repaired_as_tiktoken_does(guide_cl100k, cl100k):
+    # A pair becomes its character; a lone surrogate becomes U+FFFD, as in tiktoken.
+    assert guide_cl100k.encode("\ud83d\ude00") == cl100k.encode("\ud83d\ude00") == cl100k.encode("\U0001f600")
+    assert guide_cl100k.decode(guide_cl100k.encode("a\ud800b's")) == "a\ufffdb's"
+    texts = ["a\ud800b", "\udfff's", "x\ud83d", "\ude00\ud83d", "\ud83d<|endoftext|>\ude00"]
+    texts += [chr(c) for c in range(0xD800, 0xE000)] + [f"a{chr(c)}'s" for c in range(0xD800, 0xE000, 7)]
+    for text in texts:
+        assert guide_cl100k.encode(text, allowed_special="none") == cl100k.encode(text, disallowed_special=()), text
+    eot = "<|endoftext|>"
+    text = f"\ud800{eot}"
+    assert guide_cl100k.encode(text, allowed_special="all") == cl100k.encode(text, allowed_special="all")
+
+
+# ---------------------------------------------------------------- fast BPE equals the simple one
+
+
+@st.composite
+def merge_tables(draw) -> tuple[BPETokenizer, bytes]:
+    """A random tokenizer with a random chunk to encode. A few letters and many
+    merges among them, so merges fire often, overlap ("aaa") and build on each
+    other; byte ids shuffled as in cl100k_base."""
+    letters = draw(st.lists(st.integers(0, 255), min_size=1, max_size=4, unique=True))
+    byte_ids = list(range(256))
+    random.Random(draw(st.integers(0, 2**32 - 1))).shuffle(byte_ids)
+    tokens = [byte_ids[b] for b in letters]
+    merges: dict[tuple[int, int], int] = {}
+    for new_id in range(256, 256 + draw(st.integers(0, 40))):
+        pair = (draw(st.sampled_from(tokens)), draw(st.sampled_from(tokens)))
+        if pair not in merges:
+            merges[pair] = new_id
+            tokens.append(new_id)
+    chunk = bytes(draw(st.lists(st.sampled_from(letters), max_size=200)))
+    return BPETokenizer(merges, None, byte_ids=byte_ids), chunk
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=merge_tables())
+def test_fast_encode_chunk_equals_simple_on_random_merge_tables(case):
+    tokenizer, chunk = case
+    assert tokenizer.encode_chunk(chunk) == tokenizer.encode_chunk_simple(chunk)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_fast_encode_chunk_equals_simple_on_random_bytes(small_bpe, data):
+    assert small_bpe.encode_chunk(data) == small_bpe.encode_chunk_simple(data)
+
+
+def test_fast_encode_chunk_equals_simple_on_real_text(small_bpe, guide_cl100k):
+    text = python_docs() + "Grüße aus München! 東京は雨です。 emoji 😀👍🏽 " + "ab" * 500 + "a" * 1001
+    chunks = {chunk.encode("utf-8") for chunk in compile_split_pattern(GPT4_SPLIT_PATTERN).findall(text)}
+    for tokenizer in (small_bpe, guide_cl100k):
+        assert all(tokenizer.encode_chunk(chunk) == tokenizer.encode_chunk_simple(chunk) for chunk in chunks)
+
+
+def _cjk(n: int, seed: int = 0) -> str:
+    """n random CJK ideographs: with no space or punctuation, one chunk of 3n bytes."""
+    rng = random.Random(seed)
+    return "".join(chr(rng.randrange(0x4E00, 0xA000)) for _ in range(n))
+
+
+def _best_time(tokenizer: BPETokenizer, chunk: bytes, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tokenizer.encode_chunk(chunk)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def test_long_chunk_encodes_in_linear_time(guide_cl100k, cl100k):
+    text = _cjk(3_000)
+    assert regex.findall(GPT4_SPLIT_PATTERN, text) == [text]  # a single chunk
+    assert guide_cl100k.encode(text) == cl100k.encode(text)
+    short, long = _best_time(guide_cl100k, text.encode()), _best_time(guide_cl100k, _cjk(12_000).encode())
+    assert short < 0.5, f"3,000 CJK characters took {short:.2f} s"  # about 10 ms; the simple loop takes ~1 s
+    assert long < 10 * short, f"4x the length took {long / short:.1f}x the time: not linear"
 
 
 def test_from_ranks_rejects_incomplete_ranks():

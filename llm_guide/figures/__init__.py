@@ -16,4 +16,5 @@ Import a figure from the module of the page that shows it, and ``save`` from the
 * ``gradient_descent``: chapter 9
 * ``in_context_learning``: chapter 10
 * ``putting_it_together``: chapter 11
+* ``todays_models``: chapter 12
 """
