@@ -35,6 +35,8 @@ from pathlib import Path
 
 import tiktoken
 
+from machine import cpu_name  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": " ".join(["python benchmarks/bench_tokenizer.py", *(sys.argv[1:] if argv is None else argv)]),
             "text_chars": len(text),
             "repeats": args.repeats,
-            "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
+            "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
                         "tiktoken": tiktoken.__version__ if hasattr(tiktoken, "__version__") else None},
             "text": text_rows,
             "cjk_chunk": {str(n): r for n, r in cjk_rows.items()},
@@ -166,16 +168,6 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.out}")
     return 0
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":
