@@ -11,8 +11,8 @@ would pass: that is what the test calling this plugin rules out.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 # Each broken body runs with the globals of the module it replaces (torch, math, F are there).
 

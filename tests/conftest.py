@@ -45,7 +45,10 @@ def built_site(tmp_path_factory) -> tuple[Path, str]:
             env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
             result = subprocess.run(
                 [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-                cwd=REPO, env=env, capture_output=True, text=True,
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
             )
             log_file.write_text(result.stdout + result.stderr, encoding="utf-8")
             status.write_text(str(result.returncode), encoding="utf-8")
@@ -55,13 +58,15 @@ def built_site(tmp_path_factory) -> tuple[Path, str]:
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Longest first: the browser tests, then the pages (a Jupyter kernel each), then the rest.
+    """Longest first: the browser tests, the fresh install and the standalone snippet runs,
+    then the pages (a Jupyter kernel each), then the rest.
 
     Under pytest-xdist (run with ``--no-loadscope-reorder``, which keeps this order) a worker
     that starts the minute-long browser walk last leaves the other core idle at the end.
     """
+
     def cost(item) -> int:
-        if item.path.name in ("test_browser.py", "test_install.py"):  # a minute each
+        if item.path.name in ("test_browser.py", "test_install.py", "test_snippets.py"):  # a minute each
             return 0
         return 1 if item.path.suffix == ".md" else 2
 

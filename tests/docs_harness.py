@@ -77,7 +77,7 @@ def normalise(text: str) -> str:
 # A printed number: an integer (thousands separators allowed) or a decimal, maybe in e-notation.
 PRINTED_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+]?\d+)?(?![\w])")
 FLOAT_RELATIVE = 0.02  # 2% ...
-FLOAT_DIGITS = 2       # ... or 2 in the last printed digit, whichever is larger
+FLOAT_DIGITS = 2  # ... or 2 in the last printed digit, whichever is larger
 
 
 def numbers_match(shown: str, printed: str) -> bool:
@@ -155,8 +155,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 class BlockRaised(Exception):
     """A block raised in the page's kernel; ``ename``, ``evalue`` and the traceback lines."""
 
-    def __init__(self, block: Block, ename: str, evalue: str, traceback_lines: list[str],
-                 cells: dict[int, Block]) -> None:
+    def __init__(
+        self, block: Block, ename: str, evalue: str, traceback_lines: list[str], cells: dict[int, Block]
+    ) -> None:
         super().__init__(f"{ename}: {evalue}")
         self.block = block
         self.cells = cells  # execution count (IPython's "In [n]") -> the block run as that cell
@@ -204,10 +205,15 @@ class Session:
         nb = page_notebook(self.page)
         self.cells = [(i, cell) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
         if len(self.cells) != len(self.page.blocks):
-            raise AssertionError(f"{_rel(self.page.path)}: the notebook has {len(self.cells)} code cells "
-                                 f"for {len(self.page.blocks)} blocks")
+            raise AssertionError(
+                f"{_rel(self.page.path)}: the notebook has {len(self.cells)} code cells "
+                f"for {len(self.page.blocks)} blocks"
+            )
         self.client = NotebookClient(
-            nb, kernel_name="python3", timeout=CELL_TIMEOUT, allow_errors=True,
+            nb,
+            kernel_name="python3",
+            timeout=CELL_TIMEOUT,
+            allow_errors=True,
             kernel_manager_class=_kernel_manager_class(),
             # Only the kernel application's own log (its notice about TCP on localhost); the
             # code's warnings still arrive as its stderr.
@@ -332,11 +338,7 @@ def _kernel_manager_class():
 
 
 def _snapshot(directory: Path) -> dict[Path, float]:
-    return {
-        p: p.stat().st_mtime_ns
-        for p in directory.rglob("*")
-        if p.is_file() and p.suffix in FIGURE_SUFFIXES
-    }
+    return {p: p.stat().st_mtime_ns for p in directory.rglob("*") if p.is_file() and p.suffix in FIGURE_SUFFIXES}
 
 
 class Harness:
@@ -411,7 +413,7 @@ class Harness:
         if want is None:
             raise BlockFailure(
                 f"the block at {where} printed output, but the page shows none after it.\n"
-                f"Add a ```text title=\"Output\"``` fence (run `python3 dev.py refresh`).\n"
+                f'Add a ```text title="Output"``` fence (run `python3 dev.py refresh`).\n'
                 f"It printed:\n{printed}"
             )
         diff = "\n".join(
@@ -495,12 +497,12 @@ TEXT_NUMBER = re.compile(r"(?<![\w.])-?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:e[-+
 
 @dataclass
 class SvgParts:
-    structure: str        # the SVG with every text, number, hashed id and image replaced
+    structure: str  # the SVG with every text, number, hashed id and image replaced
     coordinates: list[float]
     other_numbers: list[float]  # opacities, stroke widths, scales
     texts: list[str]
-    images: list[bytes]   # embedded PNGs (heat maps)
-    size: float           # the larger side of the canvas, in points (0 if not given)
+    images: list[bytes]  # embedded PNGs (heat maps)
+    size: float  # the larger side of the canvas, in points (0 if not given)
 
 
 def _svg_parts(text: str) -> SvgParts:
@@ -563,10 +565,12 @@ def figures_match(a: Path, b: Path, position: float = 0.005, pixel_tolerance: fl
     if pa.structure != pb.structure:  # which also holds a placeholder for every number, text and image
         return False
     slack = max(0.5, position * max(pa.size, pb.size))
-    return (all(abs(x - y) <= slack for x, y in zip(pa.coordinates, pb.coordinates))
-            and all(abs(x - y) <= 0.01 * max(abs(x), abs(y)) for x, y in zip(pa.other_numbers, pb.other_numbers))
-            and all(outputs_match(x, y, TEXT_NUMBER) for x, y in zip(pa.texts, pb.texts))
-            and all(_pixels_match(x, y, pixel_tolerance) for x, y in zip(pa.images, pb.images)))
+    return (
+        all(abs(x - y) <= slack for x, y in zip(pa.coordinates, pb.coordinates))
+        and all(abs(x - y) <= 0.01 * max(abs(x), abs(y)) for x, y in zip(pa.other_numbers, pb.other_numbers))
+        and all(outputs_match(x, y, TEXT_NUMBER) for x, y in zip(pa.texts, pb.texts))
+        and all(_pixels_match(x, y, pixel_tolerance) for x, y in zip(pa.images, pb.images))
+    )
 
 
 def rewrite_outputs(page: Page, outputs: dict[int, str]) -> None:
@@ -665,8 +669,11 @@ class GuideRunner(_Runner):
         # (or in the snippet file it was included from).
         lines = []
         failing: Origin | None = None
-        frames = re.findall(r"^(?:Cell In\[(\d+)\], line (\d+)(?:, in (.+))?|File (.+):(\d+), in (.+))$",
-                            excinfo.value.traceback, flags=re.M)
+        frames = re.findall(
+            r"^(?:Cell In\[(\d+)\], line (\d+)(?:, in (.+))?|File (.+):(\d+), in (.+))$",
+            excinfo.value.traceback,
+            flags=re.M,
+        )
         for count, cell_line, cell_fn, file, file_line, file_fn in frames:
             if cell_line:
                 # A frame in this block, or in a function an earlier block of the page defined.

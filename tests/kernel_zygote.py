@@ -108,7 +108,7 @@ def serve(path: str) -> None:
     while True:
         try:
             conn, _ = listener.accept()
-        except socket.timeout:
+        except TimeoutError:
             if os.getppid() != parent:  # pytest is gone (killed, say): so is the zygote
                 return
             continue
@@ -152,7 +152,9 @@ class Zygote:
         self.path = os.path.join(self.directory, "zygote.sock")
         self.process = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "serve", self.path],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         line = self.process.stdout.readline()
         if line.strip() != "ready":
@@ -160,7 +162,8 @@ class Zygote:
             raise RuntimeError(f"the kernel zygote did not start (it said {line!r})")
         os.environ[ZYGOTE_ENV] = self.path  # kernels' launchers inherit it from this process
         self.kernel_manager_class = _forked_kernel_manager_class(
-            [sys.executable, "-S", os.path.abspath(__file__), "launch"])
+            [sys.executable, "-S", os.path.abspath(__file__), "launch"]
+        )
 
     def close(self) -> None:
         self.process.kill()

@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import llm_guide.block
 from llm_guide.activations import gelu, relu, sigmoid, softmax_naive
 from llm_guide.attention import softmax
-import llm_guide.block
 
 
 @pytest.fixture

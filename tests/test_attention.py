@@ -29,6 +29,7 @@ def qkv(B=2, nh=3, T=5, hs=8, seed=0):
 
 # --- softmax ---------------------------------------------------------------
 
+
 def test_softmax_matches_torch_and_sums_to_one():
     x = torch.randn(4, 7, generator=torch.Generator().manual_seed(1))
     for dim in (0, 1, -1):
@@ -52,17 +53,17 @@ def test_softmax_numpy_matches_torch():
 
 # --- causal mask -------------------------------------------------------------
 
+
 def test_causal_mask_is_lower_triangular_bool():
     m = causal_mask(4)
     assert m.dtype == torch.bool and m.shape == (4, 4)
-    expected = torch.tensor(
-        [[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]], dtype=torch.bool
-    )
+    expected = torch.tensor([[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]], dtype=torch.bool)
     assert torch.equal(m, expected)
     assert causal_mask(1).item() is True
 
 
 # --- scaled dot-product attention -----------------------------------------------
+
 
 @pytest.mark.parametrize("causal", [False, True])
 def test_teaching_attention_matches_pytorch(causal):
@@ -103,9 +104,7 @@ def test_teaching_attention_dropout_keeps_weights_and_zeroes_some_outputs():
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    B=st.integers(1, 3), nh=st.integers(1, 4), T=st.integers(1, 9), hs=st.integers(1, 16), causal=st.booleans()
-)
+@given(B=st.integers(1, 3), nh=st.integers(1, 4), T=st.integers(1, 9), hs=st.integers(1, 16), causal=st.booleans())
 def test_teaching_attention_matches_pytorch_for_any_shape(B, nh, T, hs, causal):
     g = torch.Generator().manual_seed(B * 1000 + nh * 100 + T * 10 + hs)
     q, k, v = (torch.randn(B, nh, T, hs, generator=g) for _ in range(3))
@@ -131,6 +130,7 @@ def test_attention_numpy_first_position_copies_its_own_value_when_causal():
 
 
 # --- multi-head attention ----------------------------------------------------------
+
 
 def x_input(B=2, T=6, C=16, seed=0):
     return torch.randn(B, T, C, generator=torch.Generator().manual_seed(seed))

@@ -5,8 +5,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from llm_guide.attention import MultiHeadAttention
 from llm_guide import activations
+from llm_guide.attention import MultiHeadAttention
 from llm_guide.block import ACTIVATIONS, Block, FeedForward, LayerNorm
 
 ATOL = 1e-6

@@ -36,8 +36,14 @@ from tests.docs_harness import REPO
 CHROMIUM = Path(os.environ.get("LLM_GUIDE_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = REPO / "test-artifacts"
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 # Material draws each Mermaid diagram into a *closed* shadow root, which no selector can
 # reach. The test opens them (same DOM, only the mode differs) so `.mermaid svg` works.
@@ -71,6 +77,7 @@ expect = sync_api.expect
 
 
 # --- the site, a server, a browser ---------------------------------------------------------
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
@@ -220,12 +227,13 @@ def visit(visits):
 
 # --- what the site contains ------------------------------------------------------------------
 
+
 def site_pages(site: Path) -> list[str]:
     """Every page in the sitemap, as a path relative to the site root ("" is the home page)."""
     tree = ET.parse(site / "sitemap.xml")
     locs = [el.text.strip() for el in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
     root = min(locs, key=len)  # the home page is the site URL itself
-    pages = [loc[len(root):] for loc in locs if loc.startswith(root)]
+    pages = [loc[len(root) :] for loc in locs if loc.startswith(root)]
     assert len(pages) == len(locs) and "" in pages, f"unexpected sitemap: {locs}"
     return sorted(pages)
 
@@ -241,18 +249,18 @@ def chapter_titled(site: Path, word: str) -> dict | None:
 
 @dataclass
 class PageReport:
-    scripted: bool     # opened with JavaScript on (the checks below need it)
+    scripted: bool  # opened with JavaScript on (the checks below need it)
     problems: list[str]
-    math: int          # .arithmatex elements in the page
-    typeset: int       # mjx-container elements MathJax made
+    math: int  # .arithmatex elements in the page
+    typeset: int  # mjx-container elements MathJax made
     display_math: int  # of which display math
     tex_errors: list[str]
     blank_glyphs: int  # typeset characters with nothing to show
     overflowing: list[str]  # formulas and tables wider than the column, at 1,280 px
-    diagrams: int      # .mermaid elements
-    drawn: int         # of which hold an <svg> without a syntax error
+    diagrams: int  # .mermaid elements
+    drawn: int  # of which hold an <svg> without a syntax error
     requests: list[str]
-    weight: int        # bytes: the page and every file it requested, as a cold cache fetches them
+    weight: int  # bytes: the page and every file it requested, as a cold cache fetches them
 
 
 def page_weight(site: Path, urls: list[str]) -> int:
@@ -326,13 +334,16 @@ def walk(site, visits) -> dict[str, PageReport]:
     scripted.close()
     static.close()
     ARTIFACTS.mkdir(exist_ok=True)
-    weights = {f"/{p}": {"bytes": r.weight, "requests": len(set(r.requests)), "scripts": r.scripted}
-               for p, r in reports.items()}
+    weights = {
+        f"/{p}": {"bytes": r.weight, "requests": len(set(r.requests)), "scripts": r.scripted}
+        for p, r in reports.items()
+    }
     (ARTIFACTS / "page-weights.json").write_text(json.dumps(weights, indent=2) + "\n", encoding="utf-8")
     return reports
 
 
 # --- the tests -------------------------------------------------------------------------------
+
 
 def test_every_page_loads_without_errors(walk):
     """No console errors, uncaught exceptions, failed requests or HTTP errors on any page."""
@@ -351,11 +362,17 @@ def test_nothing_is_loaded_from_another_host(walk):
 
 def test_math_is_typeset(walk):
     assert walk["vocabulary/"].display_math > 0, "no display math typeset on the Vocabulary page"
-    problems = [f"/{p}: {r.math} math elements, {r.typeset} typeset"
-                for p, r in walk.items() if r.scripted and r.typeset < r.math]
+    problems = [
+        f"/{p}: {r.math} math elements, {r.typeset} typeset"
+        for p, r in walk.items()
+        if r.scripted and r.typeset < r.math
+    ]
     problems += [f"/{p}: TeX error: {e}" for p, r in walk.items() for e in r.tex_errors]
-    problems += [f"/{p}: {r.blank_glyphs} typeset characters are invisible (no glyph CSS)"
-                 for p, r in walk.items() if r.blank_glyphs]
+    problems += [
+        f"/{p}: {r.blank_glyphs} typeset characters are invisible (no glyph CSS)"
+        for p, r in walk.items()
+        if r.blank_glyphs
+    ]
     assert not problems, "\n".join(problems)
 
 
@@ -369,7 +386,9 @@ def test_no_formula_or_table_is_wider_than_its_column(walk):
 def test_mermaid_diagrams_render_to_svg(walk):
     with_diagrams = {p: r for p, r in walk.items() if r.diagrams and r.scripted}
     assert with_diagrams, 'no page of the built site has a ```mermaid fence (class="mermaid" in its HTML)'
-    undrawn = [f"/{p}: {r.drawn} of {r.diagrams} diagrams drawn" for p, r in with_diagrams.items() if r.drawn < r.diagrams]
+    undrawn = [
+        f"/{p}: {r.drawn} of {r.diagrams} diagrams drawn" for p, r in with_diagrams.items() if r.drawn < r.diagrams
+    ]
     assert not undrawn, "\n".join(undrawn)
 
 

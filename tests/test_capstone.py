@@ -24,7 +24,9 @@ from llm_guide.model import GPT, GPTConfig
 from llm_guide.train import save_checkpoint
 
 RHYME = "mary had a little lamb, its fleece was white as snow.\n" * 30
-TINY = CapstoneConfig(n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=8, steps=30, eval_interval=10, eval_steps=2)
+TINY = CapstoneConfig(
+    n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=8, steps=30, eval_interval=10, eval_steps=2
+)
 
 
 @pytest.fixture(autouse=True)
@@ -94,8 +96,14 @@ def test_the_cli_defaults_are_the_reference_configuration():
 
     args = build_parser().parse_args(["train"])
     cli = CapstoneConfig(
-        n_layer=args.layers, n_head=args.heads, n_embd=args.embd, block_size=args.block_size,
-        batch_size=args.batch_size, steps=args.steps, lr=args.lr, seed=args.seed,
+        n_layer=args.layers,
+        n_head=args.heads,
+        n_embd=args.embd,
+        block_size=args.block_size,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        lr=args.lr,
+        seed=args.seed,
     )
     assert cli == CapstoneConfig()
 

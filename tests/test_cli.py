@@ -33,10 +33,16 @@ def run_main(capsys, *args: str) -> tuple[int, str, str]:
 
 def test_help_runs_without_importing_torch():
     result = subprocess.run(
-        [sys.executable, "-c", "import sys, runpy; sys.argv = ['llm-guide', '--help']\n"
-         "try:\n    runpy.run_module('llm_guide', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-         "print('torch' in sys.modules)"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import sys, runpy; sys.argv = ['llm-guide', '--help']\n"
+            "try:\n    runpy.run_module('llm_guide', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert "usage: llm-guide" in result.stdout and result.stdout.strip().endswith("False")
 
@@ -106,8 +112,26 @@ def test_train_then_generate(tmp_path, capsys):
     text = tmp_path / "rhyme.txt"
     text.write_text("mary had a little lamb, its fleece was white as snow.\n" * 40)
     out = tmp_path / "m.safetensors"
-    result = cli("train", "--text", str(text), "--out", str(out), "--steps", "60", "--layers", "1",
-                 "--embd", "32", "--heads", "2", "--block-size", "16", "--batch-size", "8", "--quiet")
+    result = cli(
+        "train",
+        "--text",
+        str(text),
+        "--out",
+        str(out),
+        "--steps",
+        "60",
+        "--layers",
+        "1",
+        "--embd",
+        "32",
+        "--heads",
+        "2",
+        "--block-size",
+        "16",
+        "--batch-size",
+        "8",
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     assert "val loss" in result.stdout and out.is_file()
     first = cli("generate", str(out), "--prompt", "mary", "--tokens", "30", "--seed", "1")
@@ -149,8 +173,25 @@ def test_generate_names_the_prompt_when_the_model_never_saw_its_characters(tmp_p
     text = tmp_path / "abc.txt"
     text.write_text("abcab cabca bcabc " * 40, encoding="utf-8")  # no newline anywhere
     out = tmp_path / "abc.safetensors"
-    code, _, _ = run_main(capsys, "train", "--text", str(text), "--out", str(out), "--steps", "2",
-                          "--layers", "1", "--embd", "16", "--heads", "2", "--block-size", "8", "--quiet")
+    code, _, _ = run_main(
+        capsys,
+        "train",
+        "--text",
+        str(text),
+        "--out",
+        str(out),
+        "--steps",
+        "2",
+        "--layers",
+        "1",
+        "--embd",
+        "16",
+        "--heads",
+        "2",
+        "--block-size",
+        "8",
+        "--quiet",
+    )
     assert code == 0
     code, _, err = run_main(capsys, "generate", str(out), "--tokens", "5")
     assert code == 2

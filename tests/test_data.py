@@ -20,12 +20,22 @@ def test_hello_hello_gives_the_seven_windows_of_the_seed():
     assert X.shape == Y.shape == (7, 4)
     assert X.dtype == Y.dtype == torch.long
     assert X.tolist() == [
-        [2, 1, 3, 3], [1, 3, 3, 4], [3, 3, 4, 0], [3, 4, 0, 2],
-        [4, 0, 2, 1], [0, 2, 1, 3], [2, 1, 3, 3],
+        [2, 1, 3, 3],
+        [1, 3, 3, 4],
+        [3, 3, 4, 0],
+        [3, 4, 0, 2],
+        [4, 0, 2, 1],
+        [0, 2, 1, 3],
+        [2, 1, 3, 3],
     ]
     assert Y.tolist() == [
-        [1, 3, 3, 4], [3, 3, 4, 0], [3, 4, 0, 2], [4, 0, 2, 1],
-        [0, 2, 1, 3], [2, 1, 3, 3], [1, 3, 3, 4],
+        [1, 3, 3, 4],
+        [3, 3, 4, 0],
+        [3, 4, 0, 2],
+        [4, 0, 2, 1],
+        [0, 2, 1, 3],
+        [2, 1, 3, 3],
+        [1, 3, 3, 4],
     ]
     assert ["".join(vocab.decode(row)) for row in X[:2]] == ["hell", "ello"]
     # the target is the input shifted left by one

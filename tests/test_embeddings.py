@@ -86,5 +86,7 @@ def test_sinusoidal_token_and_position_embedding_is_not_trained():
 def test_token_and_position_embedding_errors():
     with pytest.raises(ValueError, match="'rotary'"):
         TokenAndPositionEmbedding(5, 4, 8, positions="rotary")
-    with pytest.raises(ValueError, match=r"length 5 is longer than the context length block_size=4.*crop to the last 4 tokens"):
+    with pytest.raises(
+        ValueError, match=r"length 5 is longer than the context length block_size=4.*crop to the last 4 tokens"
+    ):
         TokenAndPositionEmbedding(5, 4, 8)(torch.zeros(1, 5, dtype=torch.long))

@@ -8,8 +8,8 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
-from llm_guide.figures.style import save
 from llm_guide.figures.embeddings import plot_activations, plot_embedding_lookup, plot_embedding_pca
+from llm_guide.figures.style import save
 
 
 def _texts(fig: Figure) -> list[str]:

@@ -17,7 +17,10 @@ def test_moving_average_starts_at_the_first_value_and_averages_a_window():
 
 def test_phase_change_figure(tmp_path):
     losses = {"2 layers": [3.0] * 50 + [1.0] * 50, "1 layer": list(np.linspace(3, 2.4, 100))}
-    accuracy = {"2 layers": {"first copy": 0.0, "second copy": 0.99}, "1 layer": {"first copy": 0.0, "second copy": 0.2}}
+    accuracy = {
+        "2 layers": {"first copy": 0.0, "second copy": 0.99},
+        "1 layer": {"first copy": 0.0, "second copy": 0.2},
+    }
     fig = plot_icl_phase_change(losses, accuracy, window=10)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["first copy", "second copy"]

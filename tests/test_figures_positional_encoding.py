@@ -25,7 +25,7 @@ def test_position_waves_draws_one_curve_per_column(saved_svg):
     assert np.allclose(ax.lines[1].get_ydata(), pe[:, 2])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["column 0 (sin)", "column 2 (sin)", "column 3 (cos)"]
     assert ax.get_title() == "waves"
-    assert 'fill: #ffffff' in saved_svg(fig)
+    assert "fill: #ffffff" in saved_svg(fig)
 
 
 def test_position_waves_rejects_bad_input():

@@ -6,7 +6,7 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from llm_guide.figures.style import visible, save
+from llm_guide.figures.style import save, visible
 from llm_guide.figures.tokenization import plot_token_pieces, plot_tokens_tradeoff
 
 

@@ -68,7 +68,9 @@ def test_mermaid_names_every_weight_module_of_a_pre_norm_gpt():
     holders = {name for name, m in model.named_modules() if any(True for _ in m.parameters(recurse=False))}
     assert _mermaid_nodes(text) == holders
     assert "transformer.h.1.attn.c_attn<br/>weight 24 × 8, bias 24" in text
-    token = next(n for n, m in model.named_modules() if isinstance(m, torch.nn.Embedding) and m.weight is model.lm_head.weight)
+    token = next(
+        n for n, m in model.named_modules() if isinstance(m, torch.nn.Embedding) and m.weight is model.lm_head.weight
+    )
     assert f"(the same matrix as {token})" in text  # tied head: named after the table it shares
     assert text.count("-. residual .->") == 4
     assert "add_mlp1 --> transformer_ln_f" in text
@@ -78,59 +80,61 @@ def test_mermaid_follows_a_post_norm_untied_model():
     model = GPT(GPTConfig.tiny_gpt())
     text = gpt_mermaid(model)
     assert "transformer.ln_f" not in text and "ReLU" in text
-    assert "lm_head<br/>weight 5 × 16, bias 5\"]" in text
+    assert 'lm_head<br/>weight 5 × 16, bias 5"]' in text
     assert "add_mlp0 --> transformer_h_0_ln_2" in text
 
 
 # The diagram of GPT(GPTConfig(vocab_size=7, block_size=4, n_layer=2, n_head=2, n_embd=8)),
 # with the embedding tables under their GPT-2 names (wherever the model keeps them).
-PRE_NORM_2_LAYERS = "\n".join([
-    'flowchart TD',
-    '    ids(["token ids"])',
-    '    pos(["positions 0 … T-1"])',
-    '    transformer_embed_wte["transformer.embed.wte<br/>weight 7 × 8"]',
-    '    transformer_embed_wpe["transformer.embed.wpe<br/>weight 4 × 8"]',
-    '    embed(("+"))',
-    '    ids --> transformer_embed_wte --> embed',
-    '    pos --> transformer_embed_wpe --> embed',
-    '    subgraph transformer_h_0 ["transformer.h.0"]',
-    '        transformer_h_0_ln_1["transformer.h.0.ln_1<br/>weight 8, bias 8"]',
-    '        transformer_h_0_attn_c_attn["transformer.h.0.attn.c_attn<br/>weight 24 × 8, bias 24"]',
-    '        transformer_h_0_attn_c_proj["transformer.h.0.attn.c_proj<br/>weight 8 × 8, bias 8"]',
-    '        transformer_h_0_ln_2["transformer.h.0.ln_2<br/>weight 8, bias 8"]',
-    '        transformer_h_0_mlp_c_fc["transformer.h.0.mlp.c_fc<br/>weight 32 × 8, bias 32"]',
-    '        transformer_h_0_mlp_c_proj["transformer.h.0.mlp.c_proj<br/>weight 8 × 32, bias 8"]',
-    '        attend0(["softmax(QKᵀ/√hs) V"])',
-    '        act0(["GELU"])',
-    '        add_attn0(("+"))',
-    '        add_mlp0(("+"))',
-    '    end',
-    '    embed --> transformer_h_0_ln_1 --> transformer_h_0_attn_c_attn --> attend0 --> transformer_h_0_attn_c_proj --> add_attn0',
-    '    embed -. residual .-> add_attn0',
-    '    add_attn0 --> transformer_h_0_ln_2 --> transformer_h_0_mlp_c_fc --> act0 --> transformer_h_0_mlp_c_proj --> add_mlp0',
-    '    add_attn0 -. residual .-> add_mlp0',
-    '    subgraph transformer_h_1 ["transformer.h.1"]',
-    '        transformer_h_1_ln_1["transformer.h.1.ln_1<br/>weight 8, bias 8"]',
-    '        transformer_h_1_attn_c_attn["transformer.h.1.attn.c_attn<br/>weight 24 × 8, bias 24"]',
-    '        transformer_h_1_attn_c_proj["transformer.h.1.attn.c_proj<br/>weight 8 × 8, bias 8"]',
-    '        transformer_h_1_ln_2["transformer.h.1.ln_2<br/>weight 8, bias 8"]',
-    '        transformer_h_1_mlp_c_fc["transformer.h.1.mlp.c_fc<br/>weight 32 × 8, bias 32"]',
-    '        transformer_h_1_mlp_c_proj["transformer.h.1.mlp.c_proj<br/>weight 8 × 32, bias 8"]',
-    '        attend1(["softmax(QKᵀ/√hs) V"])',
-    '        act1(["GELU"])',
-    '        add_attn1(("+"))',
-    '        add_mlp1(("+"))',
-    '    end',
-    '    add_mlp0 --> transformer_h_1_ln_1 --> transformer_h_1_attn_c_attn --> attend1 --> transformer_h_1_attn_c_proj --> add_attn1',
-    '    add_mlp0 -. residual .-> add_attn1',
-    '    add_attn1 --> transformer_h_1_ln_2 --> transformer_h_1_mlp_c_fc --> act1 --> transformer_h_1_mlp_c_proj --> add_mlp1',
-    '    add_attn1 -. residual .-> add_mlp1',
-    '    transformer_ln_f["transformer.ln_f<br/>weight 8, bias 8"]',
-    '    add_mlp1 --> transformer_ln_f',
-    '    lm_head["lm_head<br/>weight 7 × 8<br/>(the same matrix as transformer.embed.wte)"]',
-    '    logits(["logits: a score per token"])',
-    '    transformer_ln_f --> lm_head --> logits',
-])
+PRE_NORM_2_LAYERS = "\n".join(
+    [
+        "flowchart TD",
+        '    ids(["token ids"])',
+        '    pos(["positions 0 … T-1"])',
+        '    transformer_embed_wte["transformer.embed.wte<br/>weight 7 × 8"]',
+        '    transformer_embed_wpe["transformer.embed.wpe<br/>weight 4 × 8"]',
+        '    embed(("+"))',
+        "    ids --> transformer_embed_wte --> embed",
+        "    pos --> transformer_embed_wpe --> embed",
+        '    subgraph transformer_h_0 ["transformer.h.0"]',
+        '        transformer_h_0_ln_1["transformer.h.0.ln_1<br/>weight 8, bias 8"]',
+        '        transformer_h_0_attn_c_attn["transformer.h.0.attn.c_attn<br/>weight 24 × 8, bias 24"]',
+        '        transformer_h_0_attn_c_proj["transformer.h.0.attn.c_proj<br/>weight 8 × 8, bias 8"]',
+        '        transformer_h_0_ln_2["transformer.h.0.ln_2<br/>weight 8, bias 8"]',
+        '        transformer_h_0_mlp_c_fc["transformer.h.0.mlp.c_fc<br/>weight 32 × 8, bias 32"]',
+        '        transformer_h_0_mlp_c_proj["transformer.h.0.mlp.c_proj<br/>weight 8 × 32, bias 8"]',
+        '        attend0(["softmax(QKᵀ/√hs) V"])',
+        '        act0(["GELU"])',
+        '        add_attn0(("+"))',
+        '        add_mlp0(("+"))',
+        "    end",
+        "    embed --> transformer_h_0_ln_1 --> transformer_h_0_attn_c_attn --> attend0 --> transformer_h_0_attn_c_proj --> add_attn0",
+        "    embed -. residual .-> add_attn0",
+        "    add_attn0 --> transformer_h_0_ln_2 --> transformer_h_0_mlp_c_fc --> act0 --> transformer_h_0_mlp_c_proj --> add_mlp0",
+        "    add_attn0 -. residual .-> add_mlp0",
+        '    subgraph transformer_h_1 ["transformer.h.1"]',
+        '        transformer_h_1_ln_1["transformer.h.1.ln_1<br/>weight 8, bias 8"]',
+        '        transformer_h_1_attn_c_attn["transformer.h.1.attn.c_attn<br/>weight 24 × 8, bias 24"]',
+        '        transformer_h_1_attn_c_proj["transformer.h.1.attn.c_proj<br/>weight 8 × 8, bias 8"]',
+        '        transformer_h_1_ln_2["transformer.h.1.ln_2<br/>weight 8, bias 8"]',
+        '        transformer_h_1_mlp_c_fc["transformer.h.1.mlp.c_fc<br/>weight 32 × 8, bias 32"]',
+        '        transformer_h_1_mlp_c_proj["transformer.h.1.mlp.c_proj<br/>weight 8 × 32, bias 8"]',
+        '        attend1(["softmax(QKᵀ/√hs) V"])',
+        '        act1(["GELU"])',
+        '        add_attn1(("+"))',
+        '        add_mlp1(("+"))',
+        "    end",
+        "    add_mlp0 --> transformer_h_1_ln_1 --> transformer_h_1_attn_c_attn --> attend1 --> transformer_h_1_attn_c_proj --> add_attn1",
+        "    add_mlp0 -. residual .-> add_attn1",
+        "    add_attn1 --> transformer_h_1_ln_2 --> transformer_h_1_mlp_c_fc --> act1 --> transformer_h_1_mlp_c_proj --> add_mlp1",
+        "    add_attn1 -. residual .-> add_mlp1",
+        '    transformer_ln_f["transformer.ln_f<br/>weight 8, bias 8"]',
+        "    add_mlp1 --> transformer_ln_f",
+        '    lm_head["lm_head<br/>weight 7 × 8<br/>(the same matrix as transformer.embed.wte)"]',
+        '    logits(["logits: a score per token"])',
+        "    transformer_ln_f --> lm_head --> logits",
+    ]
+)
 
 
 def _undefined_nodes(text: str) -> set[str]:

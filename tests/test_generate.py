@@ -20,12 +20,22 @@ def model():
 
 # --- next_token_distribution ---------------------------------------------------------
 
+
 def test_default_is_plain_softmax():
     torch.testing.assert_close(next_token_distribution(LOGITS), torch.softmax(LOGITS, -1))
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"temperature": 0.3}, {"temperature": 5.0}, {"top_k": 3}, {"top_p": 0.7},
-                                    {"temperature": 2.0, "top_k": 4, "top_p": 0.9}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"temperature": 0.3},
+        {"temperature": 5.0},
+        {"top_k": 3},
+        {"top_p": 0.7},
+        {"temperature": 2.0, "top_k": 4, "top_p": 0.9},
+    ],
+)
 def test_distribution_sums_to_one(kwargs):
     p = next_token_distribution(LOGITS, **kwargs)
     assert p.shape == LOGITS.shape and (p >= 0).all()
@@ -102,6 +112,7 @@ def test_bad_sampling_settings_raise(kwargs, message, model):
 
 # --- generate ---------------------------------------------------------------------------
 
+
 def test_generate_appends_tokens_and_keeps_the_prompt(model):
     prompt = torch.tensor([[1, 2, 3], [4, 5, 6]])
     out = generate(model, prompt, 5, generator=torch.Generator().manual_seed(0))
@@ -135,10 +146,12 @@ def test_seeded_sampling_is_reproducible(model):
 
 
 def test_sampled_tokens_stay_in_the_top_k(model):
-    out = generate(model, torch.tensor([[3, 4]]), 6, top_k=2, temperature=5.0, generator=torch.Generator().manual_seed(0))
+    out = generate(
+        model, torch.tensor([[3, 4]]), 6, top_k=2, temperature=5.0, generator=torch.Generator().manual_seed(0)
+    )
     with torch.no_grad():
         for t in range(2, 8):
-            top2 = model(out[:, max(0, t - 8):t])[0][0, -1].topk(2).indices.tolist()
+            top2 = model(out[:, max(0, t - 8) : t])[0][0, -1].topk(2).indices.tolist()
             assert out[0, t].item() in top2
 
 
@@ -180,7 +193,10 @@ def test_zero_new_tokens_and_bad_arguments(model):
 
 @pytest.mark.parametrize(
     "prompt, message",
-    [([[99]], r"idx contains token id 99, outside \[0, 13\)"), ([[]], r"idx has shape \(1, 0\): give at least one token")],
+    [
+        ([[99]], r"idx contains token id 99, outside \[0, 13\)"),
+        ([[]], r"idx has shape \(1, 0\): give at least one token"),
+    ],
 )
 def test_the_prompt_is_checked_even_when_nothing_is_generated(model, prompt, message):
     idx = torch.tensor(prompt, dtype=torch.long)

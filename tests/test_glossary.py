@@ -11,9 +11,20 @@ from tools.pages import DOCS
 
 TERMS = read_glossary(DOCS / "glossary.md")
 GLOSSARY_PIN = Path(__file__).parent / "fixtures" / "glossary_links.json"  # written by `dev.py refresh`
-CHAPTERS = ["vocabulary", "tokenization", "tensors", "embeddings", "positional-encoding", "attention",
-            "transformer-block", "weights", "gradient-descent", "in-context-learning", "putting-it-together",
-            "todays-models"]
+CHAPTERS = [
+    "vocabulary",
+    "tokenization",
+    "tensors",
+    "embeddings",
+    "positional-encoding",
+    "attention",
+    "transformer-block",
+    "weights",
+    "gradient-descent",
+    "in-context-learning",
+    "putting-it-together",
+    "todays-models",
+]
 
 
 def _link(html: str) -> tuple[str, list[str]]:
@@ -33,21 +44,25 @@ def test_every_entry_is_read_with_a_unique_anchor_and_a_summary():
 def test_only_the_first_use_is_linked_and_plurals_count():
     out, linked = _link("<p>A token, then tokens.</p><p>Two logits and a logit.</p>")
     assert out.count('href="../glossary/#token"') == 1
-    assert '>token</a>, then tokens.' in out
-    assert '>logits</a> and a logit.' in out
+    assert ">token</a>, then tokens." in out
+    assert ">logits</a> and a logit." in out
     assert linked == ["token", "logit"]
 
 
 def test_code_math_headings_and_links_are_left_alone():
-    html = ('<h2>Token</h2><p><code>token</code> <span class="arithmatex">\\(token\\)</span> '
-            '<a href="x">token</a></p><div class="highlight"><pre><span>token</span></pre></div>'
-            '<p class="admonition-title">token</p><pre class="mermaid">token</pre>')
+    html = (
+        '<h2>Token</h2><p><code>token</code> <span class="arithmatex">\\(token\\)</span> '
+        '<a href="x">token</a></p><div class="highlight"><pre><span>token</span></pre></div>'
+        '<p class="admonition-title">token</p><pre class="mermaid">token</pre>'
+    )
     out, linked = _link(html)
     assert out == html and linked == []
     out, linked = _link(html + "<p>Here: a token.</p>")
-    assert linked == ["token"] and out.endswith('a <a class="llm-guide-term" href="../glossary/#token" '
-                                                f'title="{TERMS[[t.anchor for t in TERMS].index("token")].summary}">'
-                                                'token</a>.</p>')
+    assert linked == ["token"] and out.endswith(
+        'a <a class="llm-guide-term" href="../glossary/#token" '
+        f'title="{TERMS[[t.anchor for t in TERMS].index("token")].summary}">'
+        "token</a>.</p>"
+    )
 
 
 def test_the_longest_name_wins_and_acronyms_match_exactly():
@@ -107,3 +122,118 @@ def test_chapter_list_matches_the_nav():
     nav = (Path(DOCS).parent / "mkdocs.yml").read_text(encoding="utf-8")
     numbered = re.findall(r'- "\d+\. [^"]+": ([\w-]+)\.md', nav)
     assert numbered == CHAPTERS
+
+
+# A term a chapter sets in bold where it introduces it must be in the glossary. Bold is also
+# used for emphasis, names in a story and list labels; those are listed here, each with why.
+NOT_TERMS = {
+    # attention.md's story: the clerks of a hotel, not terms
+    "tess, the receptionist",
+    "ivo, the cataloguer",
+    "emil, the meaning clerk",
+    "pia, the seating clerk",
+    "ava, the attention coordinator",
+    "the analysts",
+    "the scoring panel",
+    "sol, the probability clerk",
+    "ned, the announcer",
+    # emphasis in a sentence
+    "uphill",
+    "learns",
+    "recorded",
+    "budget",
+    "not contiguous",
+    "elements",
+    "bytes",
+    "seat number",
+    "distinct tokens",
+    "variable segment lengths",
+    "upper case",
+    "next letter",
+    "storage",
+    "graph",
+    "training",
+    "code",
+    "numbers",
+    "emoji",
+    "misspellings",
+    "other languages",
+    "characters",
+    "words",
+    "generation",
+    "next token",
+    "adaptive steps",
+    "decays",
+    "warms up",
+    "learned",
+    # tiktoken's "rank" of a token is defined where it is used; LoRA's rank is another thing
+    "rank",
+    # the home page's learning path names chapters, each of which defines its subject
+    "putting it together",
+    "today's models",
+    "tokenization",
+    "the transformer block",
+    # labels of a list of further reading
+    "read nanogpt",
+}
+# Bold phrases that name a glossary entry in other words: phrase -> the entry's name.
+SAME_AS = {
+    "activation": "Activation function",
+    "loss function": "Loss",
+    "embedding table": "Embedding",
+    "key": "Query, key, value",
+    "value": "Query, key, value",
+    "causal": "Causal mask",
+    "few-shot prompting": "Few-shot prompt",
+    "vocabulary size": "Vocabulary",
+    "encode": "Tokenizer",
+    "decode": "Tokenizer",
+    "clipping": "Gradient clipping",
+    "warm-up then cosine": "Warm-up",
+    "sinusoidal": "Positional encoding",
+    "sinusoids": "Positional encoding",
+    "rotary embeddings": "Rotary position embedding (RoPE)",
+    "multi-query attention": "Grouped-query attention (GQA)",
+    "nats per character": "Bits per character",
+    "previous-token score": "Induction score",
+}
+BOLD = re.compile(r"\*\*([^*\n]+?)\*\*")
+
+
+def _bold_terms(page: Path) -> list[str]:
+    """Bold phrases of up to four words in a page's prose (not code, not headings, not sentences)."""
+    text = re.sub(r"^(\s*)(`{3,}).*?^\1\2\s*$", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+    found = []
+    for line in text.split("\n"):
+        if line.lstrip().startswith("#"):
+            continue
+        for m in BOLD.finditer(line):
+            phrase = m.group(1).strip()
+            if phrase[0].isalpha() and not phrase.endswith(".") and len(phrase.split()) <= 4:
+                found.append(phrase)
+    return found
+
+
+def test_every_term_a_chapter_defines_in_bold_is_in_the_glossary():
+    from tools.glossary import _pattern
+
+    names = {t.name for t in TERMS}
+    assert not set(SAME_AS.values()) - names, (
+        f"SAME_AS names entries that do not exist: {set(SAME_AS.values()) - names}"
+    )
+    patterns = [_pattern(w) for t in TERMS for w in t.words]
+    missing: dict[str, set[str]] = {}
+    seen: set[str] = set()
+    for page in [DOCS / "index.md", *(DOCS / f"{c}.md" for c in CHAPTERS)]:
+        for phrase in _bold_terms(page):
+            key = phrase.lower()
+            seen.add(key)
+            if key in NOT_TERMS or key in SAME_AS or any(p.fullmatch(phrase) for p in patterns):
+                continue
+            missing.setdefault(phrase, set()).add(page.stem)
+    assert not missing, (
+        "these bold terms have no glossary entry: add one to docs/glossary.md (or, if the bold is "
+        f"emphasis, add the phrase to NOT_TERMS with why): {dict(sorted(missing.items()))}"
+    )
+    stale = sorted((NOT_TERMS | set(SAME_AS)) - seen)
+    assert not stale, f"no page sets these in bold any more; drop them from NOT_TERMS / SAME_AS: {stale}"

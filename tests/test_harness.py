@@ -14,8 +14,8 @@ from tests.docs_harness import (
     Harness,
     Session,
     figures_match,
-    outputs_match,
     normalise,
+    outputs_match,
     read_page,
     unindent_containers,
 )
@@ -37,7 +37,9 @@ def _run_all(path: Path, update: bool = False) -> Harness:
 
 
 def test_output_that_matches_passes(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         print(6 * 7)
         '''
@@ -45,12 +47,15 @@ def test_output_that_matches_passes(tmp_path):
         '''text title="Output"
         42
         '''
-        """)
+        """,
+    )
     _run_all(path)
 
 
 def test_output_that_drifted_fails_naming_page_and_line(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         print(6 * 7)
         '''
@@ -58,24 +63,30 @@ def test_output_that_drifted_fails_naming_page_and_line(tmp_path):
         '''text title="Output"
         41
         '''
-        """)
+        """,
+    )
     with pytest.raises(BlockFailure, match=r"page\.md:7 is not what the block at .*page\.md:2 prints") as e:
         _run_all(path)
     assert "-41" in str(e.value) and "+42" in str(e.value)
 
 
 def test_printing_without_an_output_fence_fails(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         print("surprise")
         '''
-        """)
+        """,
+    )
     with pytest.raises(BlockFailure, match="printed output, but the page shows none"):
         _run_all(path)
 
 
 def test_blocks_share_one_session_per_page(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         x = 20
         '''
@@ -87,12 +98,14 @@ def test_blocks_share_one_session_per_page(tmp_path):
         '''text title="Output"
         21
         '''
-        """)
+        """,
+    )
     _run_all(path)
 
 
 def test_fences_in_admonitions_and_tabs_are_found():
-    lines = textwrap.dedent("""\
+    lines = (
+        textwrap.dedent("""\
         ??? question "Try it"
 
             === "NumPy"
@@ -102,7 +115,10 @@ def test_fences_in_admonitions_and_tabs_are_found():
                 '''
 
         Outside
-        """).replace("'''", FENCE).split("\n")
+        """)
+        .replace("'''", FENCE)
+        .split("\n")
+    )
     flat = unindent_containers(lines)
     assert len(flat) == len(lines)  # line numbers are kept
     assert flat[4] == FENCE + "python" and flat[5] == "a = 1"
@@ -110,12 +126,15 @@ def test_fences_in_admonitions_and_tabs_are_found():
 
 
 def test_a_broken_include_names_the_snippet_file_and_line(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         --8<-- "tests/fixtures/raising_snippet.py:explode"
         explode(3)
         '''
-        """)
+        """,
+    )
     h = Harness(update=False)
     block = h.page(path).blocks[0]
     with pytest.raises(BlockRaised, match="RuntimeError") as excinfo:
@@ -142,7 +161,9 @@ def _report(h: Harness, path: Path, block, excinfo) -> str:
 
 
 def test_a_failure_in_a_function_an_earlier_block_defined_names_that_line(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         def halve(n):
             return n // 0
@@ -151,7 +172,8 @@ def test_a_failure_in_a_function_an_earlier_block_defined_names_that_line(tmp_pa
         '''python
         halve(4)
         '''
-        """)
+        """,
+    )
     h = Harness(update=False)
     first, second = h.page(path).blocks
     h.run_block(path, first.fence_line)
@@ -164,17 +186,22 @@ def test_a_failure_in_a_function_an_earlier_block_defined_names_that_line(tmp_pa
 
 
 def test_a_missing_include_is_an_error(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         --8<-- "tests/fixtures/no_such_file.py"
         '''
-        """)
+        """,
+    )
     with pytest.raises(Exception, match="could not be found"):
         read_page(path)
 
 
 def test_notest_blocks_are_counted_not_run(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''{.python .notest title="Not run: needs the network"}
         raise SystemExit("never runs")
         '''
@@ -182,13 +209,16 @@ def test_notest_blocks_are_counted_not_run(tmp_path):
         '''bash
         echo shell is not python
         '''
-        """)
+        """,
+    )
     page = read_page(path)
     assert page.blocks == [] and page.skipped == 1
 
 
 def test_refresh_writes_and_then_passes(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         print("one")
         '''
@@ -200,7 +230,8 @@ def test_refresh_writes_and_then_passes(tmp_path):
         '''python
         print("two")
         '''
-        """)
+        """,
+    )
     h = _run_all(path, update=True)
     h.write_updates()
     text = path.read_text()
@@ -237,13 +268,17 @@ def test_figure_texts_positions_and_styles_have_their_own_tolerances(tmp_path):
 
     def svg(name: str, label: str = ".65", x: float = 100.0, opacity: str = "0.25", glyph_first: bool = True) -> Path:
         glyph = '<defs><path id="DejaVuSans-36" d="M 1 2 L 3 4" transform="scale(0.015625)"/></defs>'
-        text = (f'<g id="text_1"><!-- {label} --><g transform="translate({x} 50) scale(0.1 -0.1)">'
-                f'{glyph if glyph_first else ""}<use xlink:href="#DejaVuSans-36"/>'
-                f'<use xlink:href="#DejaVuSans-35" transform="translate(63.6 0)"/></g></g>')
+        text = (
+            f'<g id="text_1"><!-- {label} --><g transform="translate({x} 50) scale(0.1 -0.1)">'
+            f'{glyph if glyph_first else ""}<use xlink:href="#DejaVuSans-36"/>'
+            f'<use xlink:href="#DejaVuSans-35" transform="translate(63.6 0)"/></g></g>'
+        )
         other = f'<g id="text_2"><!-- cat --><g>{"" if glyph_first else glyph}</g></g>'
         path = tmp_path / name
-        path.write_text(f'<svg viewBox="0 0 640 300"><path d="M {x} 20 L 200 30" '
-                        f'style="stroke-opacity: {opacity}"/>{text}{other}</svg>')
+        path.write_text(
+            f'<svg viewBox="0 0 640 300"><path d="M {x} 20 L 200 30" '
+            f'style="stroke-opacity: {opacity}"/>{text}{other}</svg>'
+        )
         return path
 
     base = svg("base.svg")
@@ -300,7 +335,9 @@ def test_a_forked_kernel_is_as_fresh_as_a_new_notebook(tmp_path):
     """Page kernels are forks of a warm process (tests/kernel_zygote.py); what a page can see
     is what a new notebook has: no names, its own empty folder, and random generators
     (Python's, NumPy's, torch's) seeded anew, so they differ from kernel to kernel."""
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         import os
         import random
@@ -315,7 +352,8 @@ def test_a_forked_kernel_is_as_fresh_as_a_new_notebook(tmp_path):
         print(torch.initial_seed())
         print(random.random(), np.random.rand())
         '''
-        """)
+        """,
+    )
     outputs = []
     for _ in range(2):
         h = Harness(update=False)
@@ -339,7 +377,9 @@ def test_a_forked_kernel_is_as_fresh_as_a_new_notebook(tmp_path):
 # No silent skips: every fence is accounted for
 # ---------------------------------------------------------------------------------
 def test_a_fence_with_an_unknown_language_fails_naming_page_and_line(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         x = 1
         '''
@@ -347,36 +387,48 @@ def test_a_fence_with_an_unknown_language_fails_naming_page_and_line(tmp_path):
         '''pyhton
         print(x)
         '''
-        """)
+        """,
+    )
     with pytest.raises(ValueError, match=r"page\.md:6: a fence with language 'pyhton' would be shown but never run"):
         read_page(path)
 
 
 def test_a_fence_without_a_language_fails_too(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''
         print("plain")
         '''
-        """)
+        """,
+    )
     with pytest.raises(ValueError, match=r"page\.md:2: a fence with language 'none'"):
         read_page(path)
 
 
-@pytest.mark.parametrize("before", ["'''bash\n        echo hi\n        '''", "Some prose.", "'''{.python .notest}\n        print(1)\n        '''"])
+@pytest.mark.parametrize(
+    "before",
+    ["'''bash\n        echo hi\n        '''", "Some prose.", "'''{.python .notest}\n        print(1)\n        '''"],
+)
 def test_an_output_fence_that_follows_no_python_block_fails(tmp_path, before):
-    path = _page(tmp_path, f"""
+    path = _page(
+        tmp_path,
+        f"""
         {before}
 
         '''text title="Output"
         hi
         '''
-        """)
+        """,
+    )
     with pytest.raises(ValueError, match=r"page\.md:\d+: this Output fence does not follow a python block"):
         read_page(path)
 
 
 def test_prose_between_a_block_and_its_output_orphans_the_output(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         print(1)
         '''
@@ -385,7 +437,8 @@ def test_prose_between_a_block_and_its_output_orphans_the_output(tmp_path):
         '''text title="Output"
         1
         '''
-        """)
+        """,
+    )
     with pytest.raises(ValueError, match=r"page\.md:7: this Output fence does not follow"):
         read_page(path)
 
@@ -394,7 +447,9 @@ def test_prose_between_a_block_and_its_output_orphans_the_output(tmp_path):
 # Exercises and tabs run on their own, after the page's main blocks
 # ---------------------------------------------------------------------------------
 def test_an_exercise_that_needs_an_earlier_exercise_fails(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         base = 10
         '''
@@ -408,13 +463,16 @@ def test_an_exercise_that_needs_an_earlier_exercise_fails(tmp_path):
             '''python
             print(doubled + 1)
             '''
-        """)
+        """,
+    )
     with pytest.raises(BlockRaised, match="name 'doubled' is not defined"):
         _run_all(path)
 
 
 def test_a_solution_in_two_blocks_keeps_its_own_names(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         base = 10
         '''
@@ -431,12 +489,15 @@ def test_a_solution_in_two_blocks_keeps_its_own_names(tmp_path):
             '''text title="Output"
             20
             '''
-        """)
+        """,
+    )
     _run_all(path)
 
 
 def test_an_exercise_that_rebinds_what_another_reads_fails(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         T = 4
         '''
@@ -454,13 +515,18 @@ def test_an_exercise_that_rebinds_what_another_reads_fails(tmp_path):
             '''python
             T = 8
             '''
-        """)
-    with pytest.raises(BlockFailure, match=r"page\.md:16 rebinds T, which the page defines and the exercise at .*page\.md:7 reads"):
+        """,
+    )
+    with pytest.raises(
+        BlockFailure, match=r"page\.md:16 rebinds T, which the page defines and the exercise at .*page\.md:7 reads"
+    ):
         _run_all(path)
 
 
 def test_a_tab_that_needs_its_sibling_fails(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         n = 3
         '''
@@ -476,13 +542,16 @@ def test_a_tab_that_needs_its_sibling_fails(tmp_path):
             '''python
             print(len(a))
             '''
-        """)
+        """,
+    )
     with pytest.raises(BlockRaised, match="name 'a' is not defined"):
         _run_all(path)
 
 
 def test_tabs_of_a_set_each_see_the_names_from_before_the_set(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python
         n = 3
         '''
@@ -502,16 +571,20 @@ def test_tabs_of_a_set_each_see_the_names_from_before_the_set(tmp_path):
             '''text title="Output"
             3
             '''
-        """)
+        """,
+    )
     _run_all(path)
 
 
 def test_a_bare_notest_word_is_refused_because_the_site_would_drop_the_title(tmp_path):
-    path = _page(tmp_path, """
+    path = _page(
+        tmp_path,
+        """
         '''python notest title="Not run"
         print(1)
         '''
-        """)
+        """,
+    )
     with pytest.raises(ValueError, match=r"page\.md:2: write a block that is not run as"):
         read_page(path)
 

@@ -35,7 +35,7 @@ def test_the_install_commands_are_the_ones_the_test_follows():
     commands = install_commands()
     assert commands[0].startswith("git clone https://github.com/llm-guide/llm-guide.git")
     assert commands[1:4] == ["cd llm-guide", "python3 -m venv .venv", ". .venv/bin/activate"]
-    assert commands[4].startswith("pip install -c constraints.txt -e \".[tokenizers]\"")
+    assert commands[4].startswith('pip install -c constraints.txt -e ".[tokenizers]"')
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in commands[4]
 
 
@@ -55,8 +55,7 @@ def test_a_reader_can_install_from_a_clone_and_run_the_first_block(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
     env.update(PIP_RETRIES="0", PIP_TIMEOUT="5", PIP_DISABLE_PIP_VERSION_CHECK="1", MPLBACKEND="Agg")
-    result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=900)
+    result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     printed = (tmp_path / "printed.txt").read_text(encoding="utf-8")
     assert outputs_match(normalise(first.expected), normalise(printed)), printed

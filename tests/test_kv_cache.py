@@ -39,6 +39,7 @@ def prompt(T, B=2, seed=1):
 
 # --- the pieces ----------------------------------------------------------------
 
+
 def test_causal_mask_with_a_past_is_the_last_rows_of_the_full_mask():
     for past, T in ((0, 4), (3, 1), (2, 3)):
         assert torch.equal(causal_mask(T, past=past), causal_mask(past + T)[past:])
@@ -60,8 +61,11 @@ def test_cache_refuses_tokens_beyond_the_context():
     assert cache.next_position(8) == 0
     cache.layers[0].update(torch.zeros(1, 1, 6, 2), torch.zeros(1, 1, 6, 2))
     assert cache.length == 6 and cache.next_position(2) == 6
-    with pytest.raises(ValueError, match=r"the cache holds 6 tokens and 3 more would make 9, beyond the context "
-                                         r"length block_size=8; start a new cache from the last 8 tokens"):
+    with pytest.raises(
+        ValueError,
+        match=r"the cache holds 6 tokens and 3 more would make 9, beyond the context "
+        r"length block_size=8; start a new cache from the last 8 tokens",
+    ):
         cache.next_position(3)
     with pytest.raises(ValueError, match=r"n_layer must be a positive integer, got 0"):
         KVCache(0, 8)
@@ -84,12 +88,15 @@ def test_attention_with_a_cache_equals_attention_over_everything(fast):
 
 # --- whole models ----------------------------------------------------------------
 
+
 def test_logits_with_a_cache_equal_the_full_forward(model):
     idx = prompt(BLOCK)
     with torch.no_grad():
         full, _ = model(idx)
         cache = KVCache(model.config.n_layer, BLOCK)
-        steps = [model(idx[:, :3], cache=cache)[0]] + [model(idx[:, t:t + 1], cache=cache)[0] for t in range(3, BLOCK)]
+        steps = [model(idx[:, :3], cache=cache)[0]] + [
+            model(idx[:, t : t + 1], cache=cache)[0] for t in range(3, BLOCK)
+        ]
     torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-4, rtol=1e-4)
     assert cache.length == BLOCK
     with pytest.raises(ValueError, match=r"the cache holds 8 tokens and 1 more would make 9"):

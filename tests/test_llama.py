@@ -31,8 +31,9 @@ ATOL = 1e-6
 
 
 def tiny(**overrides):
-    return LlamaConfig(**({"vocab_size": 11, "block_size": 8, "n_layer": 2, "n_head": 4, "n_kv_head": 2,
-                           "n_embd": 16} | overrides))
+    return LlamaConfig(
+        **({"vocab_size": 11, "block_size": 8, "n_layer": 2, "n_head": 4, "n_kv_head": 2, "n_embd": 16} | overrides)
+    )
 
 
 def randn(*shape, seed=0):
@@ -40,6 +41,7 @@ def randn(*shape, seed=0):
 
 
 # --- RMSNorm, SiLU, SwiGLU -------------------------------------------------------
+
 
 @pytest.mark.parametrize("fast", [False, True])
 def test_rms_norm_matches_torch(fast):
@@ -83,6 +85,7 @@ def test_swiglu_default_width_keeps_gpts_weight_count():
 
 # --- rotary embeddings ---------------------------------------------------------
 
+
 def test_rotary_is_a_rotation_that_keeps_lengths():
     hs, T = 16, 12
     cos, sin = rotary_cos_sin(T, hs)
@@ -122,6 +125,7 @@ def test_rotary_score_depends_only_on_the_distance():
 
 # --- grouped-query attention ---------------------------------------------------
 
+
 @pytest.mark.parametrize("n_kv_head", [1, 2, 4])
 @pytest.mark.parametrize("fast", [False, True])
 def test_gqa_equals_torch_attention_with_repeated_heads(n_kv_head, fast):
@@ -142,7 +146,7 @@ def test_gqa_equals_torch_attention_with_repeated_heads(n_kv_head, fast):
 
 def test_gqa_query_heads_of_one_group_read_the_same_keys():
     """With one key/value head, changing that head's values changes every query head's output."""
-    B, T, C, nh = 1, 4, 16, 4
+    B, T, nh = 1, 4, 4
     q, k, v = randn(B, nh, T, 4, seed=1), randn(B, 1, T, 4, seed=2), randn(B, 1, T, 4, seed=3)
     y, _ = scaled_dot_product_attention(q, k.expand(B, nh, T, 4), v.expand(B, nh, T, 4), causal=True)
     theirs = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
@@ -151,13 +155,18 @@ def test_gqa_query_heads_of_one_group_read_the_same_keys():
 
 # --- configuration -------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"n_head": 6, "n_kv_head": 4, "n_embd": 24},
-         r"n_head=6 must be a multiple of n_kv_head=4, .* n_kv_head could be one of \[1, 2, 3, 6\]"),
-        ({"n_head": 4, "n_kv_head": 2, "n_embd": 20},
-         r"head size n_embd // n_head = 20 // 4 = 5 must be even for rotary embeddings"),
+        (
+            {"n_head": 6, "n_kv_head": 4, "n_embd": 24},
+            r"n_head=6 must be a multiple of n_kv_head=4, .* n_kv_head could be one of \[1, 2, 3, 6\]",
+        ),
+        (
+            {"n_head": 4, "n_kv_head": 2, "n_embd": 20},
+            r"head size n_embd // n_head = 20 // 4 = 5 must be even for rotary embeddings",
+        ),
         ({"n_head": 3, "n_kv_head": 3, "n_embd": 16}, r"n_embd=16 must be divisible by n_head=3"),
         ({"n_kv_head": 0}, r"n_kv_head must be a positive integer, got 0"),
         ({"block_size": 0}, r"block_size must be a positive integer, got 0"),
@@ -178,6 +187,7 @@ def test_config_defaults():
 
 # --- the model -----------------------------------------------------------------
 
+
 def test_forward_shapes_loss_and_names():
     torch.manual_seed(0)
     model = Llama(tiny())
@@ -187,8 +197,14 @@ def test_forward_shapes_loss_and_names():
     assert abs(loss.item() - math.log(11)) < 0.1  # std-0.02 init: close to a uniform guess
     assert model.lm_head.weight is model.model.embed_tokens.weight
     names = set(model.state_dict())
-    assert {"model.embed_tokens.weight", "model.layers.1.self_attn.k_proj.weight", "model.layers.0.mlp.gate_proj.weight",
-            "model.layers.0.input_layernorm.weight", "model.norm.weight", "lm_head.weight"} <= names
+    assert {
+        "model.embed_tokens.weight",
+        "model.layers.1.self_attn.k_proj.weight",
+        "model.layers.0.mlp.gate_proj.weight",
+        "model.layers.0.input_layernorm.weight",
+        "model.norm.weight",
+        "lm_head.weight",
+    } <= names
     assert not any("bias" in n for n in names)
 
 
@@ -237,8 +253,9 @@ def test_trains_with_the_chapter_9_loop():
     torch.manual_seed(0)
     data = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] * 20)
     model = Llama(tiny(fast=True))
-    result = train(model, data, data, TrainConfig(steps=30, batch_size=8, lr=1e-2, warmup_steps=2,
-                                                  eval_interval=29, eval_steps=2))
+    result = train(
+        model, data, data, TrainConfig(steps=30, batch_size=8, lr=1e-2, warmup_steps=2, eval_interval=29, eval_steps=2)
+    )
     first, last = result.evals[0].val_loss, result.evals[-1].val_loss
     assert last < 0.5 * first
 

@@ -27,11 +27,17 @@ def ids(*rows):
 
 # --- GPTConfig -------------------------------------------------------------------
 
+
 def test_config_defaults():
     c = GPTConfig(vocab_size=5, block_size=4)
     assert (c.n_layer, c.n_head, c.n_embd, c.n_hidden, c.head_size) == (1, 2, 16, 64, 8)
     assert (c.norm, c.activation, c.tie_weights, c.bias, c.dropout, c.fast) == (
-        "pre", "gelu", True, True, 0.0, False,
+        "pre",
+        "gelu",
+        True,
+        True,
+        0.0,
+        False,
     )
     assert GPTConfig(vocab_size=5, block_size=4, n_hidden=24).n_hidden == 24
 
@@ -139,10 +145,16 @@ def test_untied_gpt2_small_adds_one_embedding_table():
 
 # --- structure and init -----------------------------------------------------------
 
+
 def test_module_names_follow_gpt2(model):
     names = {n for n, _ in model.named_parameters()}
-    assert {"transformer.embed.wte.weight", "transformer.embed.wpe.weight", "transformer.ln_f.weight",
-            "transformer.h.1.attn.c_attn.weight", "transformer.h.0.mlp.c_proj.bias"} <= names
+    assert {
+        "transformer.embed.wte.weight",
+        "transformer.embed.wpe.weight",
+        "transformer.ln_f.weight",
+        "transformer.h.1.attn.c_attn.weight",
+        "transformer.h.0.mlp.c_proj.bias",
+    } <= names
     assert model.lm_head.weight is model.transformer.embed.wte.weight
     assert model.lm_head.bias is None
 
@@ -172,6 +184,7 @@ def test_initial_loss_is_close_to_uniform_guessing(model):
 
 
 # --- forward ----------------------------------------------------------------------
+
 
 def test_forward_shapes_and_loss_is_averaged_cross_entropy(model):
     idx = ids([1, 2, 3, 4, 5], [6, 7, 8, 9, 10])
@@ -274,6 +287,7 @@ def test_every_parameter_gets_a_gradient(model):
 
 
 # --- errors -----------------------------------------------------------------------
+
 
 def test_sequence_longer_than_context_says_how_to_crop():
     model = GPT(small_config(block_size=64))

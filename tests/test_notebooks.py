@@ -59,7 +59,11 @@ def test_code_cells_are_the_blocks_the_doc_tests_run(page):
 def test_prose_is_converted_for_jupyter():
     nb = page_to_notebook(DOCS / "vocabulary.md")
     text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
-    assert "generated from the page" in nb.cells[0].source and "pip install -c constraints.txt -e" in nb.cells[0].source and "#running-it-yourself" in nb.cells[0].source
+    assert (
+        "generated from the page" in nb.cells[0].source
+        and "pip install -c constraints.txt -e" in nb.cells[0].source
+        and "#running-it-yourself" in nb.cells[0].source
+    )
     assert "**The question of this chapter**" in text  # admonition title, body un-indented
     assert "!!!" not in text and "???" not in text
     assert r"\(" not in text and r"\[" not in text and "$|V|$" in text and "$$\nV = " in text
@@ -126,8 +130,11 @@ def test_notebook_pages_load_nothing_from_another_host(built_site):
     for html in sorted((site / "notebooks").glob("*/index.html")):
         text = html.read_text(encoding="utf-8")
         remote = re.findall(r'<(?:script|img|iframe|source)\b[^>]*\bsrc="(?:https?:)?//[^"]*"', text)
-        remote += [m for m in re.findall(r'<link\b[^>]*>', text) if re.search(r'href="(?:https?:)?//', m)
-                   and 'rel="canonical"' not in m]
+        remote += [
+            m
+            for m in re.findall(r"<link\b[^>]*>", text)
+            if re.search(r'href="(?:https?:)?//', m) and 'rel="canonical"' not in m
+        ]
         remote += re.findall(r"import\(\s*[\"'](?:https?:)?//[^\"']*", text)
         remote += re.findall(r"@import\s+url\([\"']?(?:https?:)?//[^)]*", text)
         assert not remote, f"{html.relative_to(site)} loads from another host: {remote}"

@@ -53,9 +53,30 @@ def test_breaking_a_chapter_function_breaks_the_model(name):
     env = dict(os.environ, LLM_GUIDE_BREAK=name)
     result = subprocess.run(
         # -x: the first failure is the answer; no conftest, docs harness or xdist: not needed here
-        [sys.executable, "-m", "pytest", "-p", "tests.breakages", *MODEL_TESTS, "-x", "-q", "-o", "addopts=",
-         "-p", "no:cacheprovider", "--noconftest", "-p", "no:markdown-docs", "-p", "no:xdist"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.breakages",
+            *MODEL_TESTS,
+            "-x",
+            "-q",
+            "-o",
+            "addopts=",
+            "-p",
+            "no:cacheprovider",
+            "--noconftest",
+            "-p",
+            "no:markdown-docs",
+            "-p",
+            "no:xdist",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
     # exit code 1 is "tests failed"; 2-4 would be a broken plugin or command, not a caught bug

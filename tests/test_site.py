@@ -7,7 +7,6 @@ from pathlib import Path
 
 from tests.docs_harness import DOCS, REPO, harness, read_page
 
-
 # ``built_site`` (one strict build per session, shared with the browser tests) is in conftest.py.
 
 

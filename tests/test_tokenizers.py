@@ -7,7 +7,7 @@ import json
 import random
 import time
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pytest
@@ -259,7 +259,7 @@ def test_training_errors():
 def test_untrained_tokenizer_is_plain_utf8():
     tok = BPETokenizer()
     assert tok.vocab_size == 256
-    assert tok.encode("é!") == list("é!".encode("utf-8"))
+    assert tok.encode("é!") == list("é!".encode())
 
 
 @settings(max_examples=200, deadline=None)
@@ -271,7 +271,7 @@ def test_bpe_round_trips_any_unicode(small_bpe, text):
 def test_decode_invalid_bytes_and_errors(small_bpe):
     emoji = small_bpe.encode("😀")
     assert small_bpe.decode(emoji[:1]) == "\ufffd"  # half an emoji: replaced, not an error
-    assert small_bpe.decode_bytes(emoji) == "😀".encode("utf-8")
+    assert small_bpe.decode_bytes(emoji) == "😀".encode()
     assert small_bpe.decode(np.array(emoji)) == "😀"  # NumPy integers are ids too
     with pytest.raises(UnknownIdError, match=f"id 9999 is not a token.*vocab_size is {small_bpe.vocab_size}"):
         small_bpe.decode([9999])
@@ -392,7 +392,7 @@ def _tiktoken_matches(pattern: str, text: str) -> str:
 
 
 def _code_points(chars: Iterable[str], show: int = 12) -> str:
-    """"U+0558, U+058B and 17142 more": the first few code points of a set."""
+    """ "U+0558, U+058B and 17142 more": the first few code points of a set."""
     chars = sorted(set(chars))
     more = f" and {len(chars) - show} more" if len(chars) > show else ""
     return ", ".join(f"U+{ord(c):04X}" for c in chars[:show]) + more

@@ -10,6 +10,7 @@ from torch import nn
 
 from llm_guide import corpora
 from llm_guide.data import train_val_split
+from llm_guide.model import GPT, GPTConfig
 from llm_guide.train import (
     EvalPoint,
     TrainConfig,
@@ -25,8 +26,6 @@ from llm_guide.train import (
     train,
 )
 from llm_guide.vocab import Vocabulary
-
-from llm_guide.model import GPT, GPTConfig
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -191,8 +190,9 @@ def test_training_lowers_validation_loss_on_a_real_text():
     vocab = Vocabulary.from_text(text)
     train_data, val_data = train_val_split(torch.tensor(vocab.encode(text)), 0.1)
     model = tiny_gpt(len(vocab), block_size=16, n_embd=32, fast=True)
-    config = TrainConfig(steps=150, batch_size=16, lr=3e-3, warmup_steps=15,
-                         eval_interval=50, eval_steps=5, progress=False)
+    config = TrainConfig(
+        steps=150, batch_size=16, lr=3e-3, warmup_steps=15, eval_interval=50, eval_steps=5, progress=False
+    )
     result = train(model, train_data, val_data, config)
     first, last = result.evals[0], result.evals[-1]
     assert first.train_loss == pytest.approx(math.log(len(vocab)), abs=0.2)  # a uniform guess
@@ -207,8 +207,7 @@ def test_same_seed_gives_identical_losses_and_another_seed_does_not():
 
     def run(seed: int) -> list[float]:
         model = tiny_gpt(5, block_size=4, seed=0)
-        config = TrainConfig(steps=15, batch_size=4, lr=1e-2, seed=seed, eval_interval=5,
-                             eval_steps=2, progress=False)
+        config = TrainConfig(steps=15, batch_size=4, lr=1e-2, seed=seed, eval_interval=5, eval_steps=2, progress=False)
         return train(model, data, config=config).losses
 
     assert run(seed=7) == run(seed=7)
@@ -220,8 +219,7 @@ def test_evaluation_does_not_change_the_training_batches():
     data = data.repeat(4)
 
     def run(eval_interval: int) -> list[float]:
-        config = TrainConfig(steps=10, batch_size=4, lr=1e-2, eval_interval=eval_interval,
-                             eval_steps=3, progress=False)
+        config = TrainConfig(steps=10, batch_size=4, lr=1e-2, eval_interval=eval_interval, eval_steps=3, progress=False)
         return train(tiny_gpt(5, block_size=4), data, config=config).losses
 
     assert run(eval_interval=2) == run(eval_interval=100)
@@ -249,8 +247,9 @@ def test_estimate_loss_restores_the_mode_and_builds_no_graph():
     _, data = hello_data()
     model = tiny_gpt(5, block_size=4)
     model.train()
-    loss = estimate_loss(model, data, block_size=4, batch_size=3, eval_steps=4,
-                         generator=torch.Generator().manual_seed(0))
+    loss = estimate_loss(
+        model, data, block_size=4, batch_size=3, eval_steps=4, generator=torch.Generator().manual_seed(0)
+    )
     assert isinstance(loss, float) and 1.0 < loss < 3.0  # near ln(5) = 1.61 for an untrained model
     assert model.training and all(p.grad is None for p in model.parameters())
     model.eval()
@@ -274,7 +273,9 @@ def test_divergence_stops_with_the_step_named():
     with torch.no_grad():
         model.transformer.embed.wpe.weight[2, 0] = float("nan")  # poison one number
     config = TrainConfig(steps=5, batch_size=None, progress=False)
-    with pytest.raises(TrainingDivergedError, match=r"the loss became nan at step 0 .*Lower the learning rate \(TrainConfig.lr\)"):
+    with pytest.raises(
+        TrainingDivergedError, match=r"the loss became nan at step 0 .*Lower the learning rate \(TrainConfig.lr\)"
+    ):
         train(model, data, config=config)
     assert issubclass(TrainingDivergedError, RuntimeError)
 

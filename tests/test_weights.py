@@ -9,6 +9,7 @@ import torch
 from safetensors import safe_open
 from torch import nn
 
+from llm_guide.model import GPT, GPTConfig
 from llm_guide.weights import (
     BYTES_PER_PARAM,
     LoRALinear,
@@ -24,8 +25,6 @@ from llm_guide.weights import (
     state_dict_table,
     tied_groups,
 )
-
-from llm_guide.model import GPT, GPTConfig
 
 
 def assert_close(actual: torch.Tensor, expected: torch.Tensor, rtol: float = 1.3e-6, atol: float = 1e-5) -> None:
@@ -193,7 +192,9 @@ def test_add_lora_with_several_targets():
 
 
 def test_add_lora_errors():
-    with pytest.raises(ValueError, match=r"no nn.Linear layer matches targets=\('q_proj',\); the model's linear layers are \["):
+    with pytest.raises(
+        ValueError, match=r"no nn.Linear layer matches targets=\('q_proj',\); the model's linear layers are \["
+    ):
         add_lora(tiny_gpt(), rank=2, targets=("q_proj",))
     with pytest.raises(ValueError, match=r"'lm_head' shares its weight with another layer \(tied weights\)"):
         add_lora(tiny_gpt(), rank=2, targets=("lm_head",))
@@ -268,7 +269,9 @@ def test_a_file_that_is_not_safetensors_names_the_file_and_the_fix(tmp_path, con
     path = tmp_path / "notes.txt"
     path.write_bytes(content)
     for call in (lambda: load_weights(tiny_gpt(), path), lambda: read_metadata(path), lambda: load_checkpoint(path)):
-        with pytest.raises(ValueError, match=r"notes\.txt' is not a safetensors file .*written by save_weights or save_checkpoint"):
+        with pytest.raises(
+            ValueError, match=r"notes\.txt' is not a safetensors file .*written by save_weights or save_checkpoint"
+        ):
             call()
     with pytest.raises(FileNotFoundError, match="no such file"):
         load_weights(tiny_gpt(), tmp_path / "missing.safetensors")
@@ -279,9 +282,13 @@ def test_a_refused_add_lora_leaves_the_model_as_it_was(targets):
     from llm_guide.weights import add_lora
 
     model = tiny_gpt()
-    before = {n: (type(m), tuple(p.requires_grad for p in m.parameters(recurse=False))) for n, m in model.named_modules()}
+    before = {
+        n: (type(m), tuple(p.requires_grad for p in m.parameters(recurse=False))) for n, m in model.named_modules()
+    }
     with pytest.raises(ValueError, match="LoRA rank must be at most"):
         add_lora(model, rank=17, targets=targets)  # c_attn is 16 -> 48: rank 17 is too large
-    after = {n: (type(m), tuple(p.requires_grad for p in m.parameters(recurse=False))) for n, m in model.named_modules()}
+    after = {
+        n: (type(m), tuple(p.requires_grad for p in m.parameters(recurse=False))) for n, m in model.named_modules()
+    }
     assert after == before
     assert all(p.requires_grad for p in model.parameters())

@@ -24,10 +24,10 @@ from markdown.extensions.toc import slugify
 
 @dataclass(frozen=True)
 class Term:
-    name: str          # as the glossary writes it: "Byte-pair encoding (BPE)"
-    anchor: str        # "byte-pair-encoding-bpe"
+    name: str  # as the glossary writes it: "Byte-pair encoding (BPE)"
+    anchor: str  # "byte-pair-encoding-bpe"
     words: tuple[str, ...]  # what counts as a use: ("byte-pair encoding", "BPE")
-    summary: str       # the definition's first sentence, plain text
+    summary: str  # the definition's first sentence, plain text
 
 
 def read_glossary(path: Path) -> list[Term]:
@@ -36,8 +36,14 @@ def read_glossary(path: Path) -> list[Term]:
     terms = []
     for name, body in re.findall(r"^(\S[^\n]*)\n:   ([^\n]+(?:\n    [^\n]+)*)", text, flags=re.M):
         definition = " ".join(line.strip() for line in body.split("\n"))
-        terms.append(Term(name=name.strip(), anchor=term_anchor(name), words=_words(name),
-                          summary=_first_sentence(_plain(definition))))
+        terms.append(
+            Term(
+                name=name.strip(),
+                anchor=term_anchor(name),
+                words=_words(name),
+                summary=_first_sentence(_plain(definition)),
+            )
+        )
     return terms
 
 
@@ -95,8 +101,27 @@ def _pattern(word: str) -> re.Pattern:
 
 
 # Elements whose text is never linked: code, math, headings, links, diagrams, scripts.
-_SKIP_TAGS = {"a", "code", "pre", "kbd", "script", "style", "svg", "button", "summary", "title",
-              "h1", "h2", "h3", "h4", "h5", "h6", "dt", "th", "label"}
+_SKIP_TAGS = {
+    "a",
+    "code",
+    "pre",
+    "kbd",
+    "script",
+    "style",
+    "svg",
+    "button",
+    "summary",
+    "title",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "dt",
+    "th",
+    "label",
+}
 _SKIP_CLASSES = ("arithmatex", "admonition-title", "mermaid", "highlight", "md-button", "llm-guide-notebook-buttons")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)([^>]*)>|<!--.*?-->", re.S)
@@ -110,7 +135,7 @@ def link_first_uses(content: str, terms: list[Term], glossary_href: str) -> tupl
     linked: list[str] = []
     pos = 0
     for m in _TAG.finditer(content + "<!---->"):  # the sentinel flushes the text after the last tag
-        text = content[pos:m.start()]
+        text = content[pos : m.start()]
         if text and not any(skip for _, skip in open_elements):
             text = _link_text(text, pending, linked, glossary_href)
         out.append(text)
@@ -136,7 +161,7 @@ def link_first_uses(content: str, terms: list[Term], glossary_href: str) -> tupl
 def _link_text(text: str, pending: dict, linked: list[str], href: str) -> str:
     """Link, in one run of text, the first use of each pending term (uses never overlap)."""
     found = []
-    for anchor, (term, regexes) in pending.items():
+    for term, regexes in pending.values():
         matches = [m for m in (r.search(text) for r in regexes) if m]
         if matches:
             first = min(matches, key=lambda m: (m.start(), -m.end()))
@@ -149,7 +174,9 @@ def _link_text(text: str, pending: dict, linked: list[str], href: str) -> str:
     linked.extend(term.anchor for _, term in chosen)
     for m, term in reversed(chosen):  # from the end, so earlier offsets stay valid
         del pending[term.anchor]
-        link = (f'<a class="llm-guide-term" href="{href}#{term.anchor}" '
-                f'title="{html.escape(term.summary, quote=True)}">{m.group(1)}</a>')
-        text = text[:m.start()] + link + text[m.end():]
+        link = (
+            f'<a class="llm-guide-term" href="{href}#{term.anchor}" '
+            f'title="{html.escape(term.summary, quote=True)}">{m.group(1)}</a>'
+        )
+        text = text[: m.start()] + link + text[m.end() :]
     return text

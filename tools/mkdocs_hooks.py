@@ -51,8 +51,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tools.notebooks import candidate_pages, dumps, figures_used, notebook_stem, page_to_notebook  # noqa: E402
 from tools.glossary import link_first_uses, read_glossary  # noqa: E402
+from tools.notebooks import candidate_pages, dumps, figures_used, notebook_stem, page_to_notebook  # noqa: E402
 from tools.pages import DOCS  # noqa: E402
 
 NOTEBOOK_DIR = "notebooks"
@@ -101,8 +101,14 @@ def on_files(files: Files, config) -> Files:
         for name in figures_used(nb):
             figure = DOCS / "figures" / name
             if figure.exists():
-                files.append(File.generated(config, posixpath.join(page_dir, name), abs_src_path=str(figure),
-                                            inclusion=InclusionLevel.NOT_IN_NAV))
+                files.append(
+                    File.generated(
+                        config,
+                        posixpath.join(page_dir, name),
+                        abs_src_path=str(figure),
+                        inclusion=InclusionLevel.NOT_IN_NAV,
+                    )
+                )
         chapters[src] = notebooks[record["page"]] = record
     if notebooks:
         files.append(File.generated(config, NOTEBOOK_CSS, content=_renderer().css))
@@ -169,8 +175,10 @@ class _Renderer:
                 # BeautifulSoup to add alt texts and tabindex attributes, which took 3/4
                 # of the time. (The guide's images all have alt texts.)
                 resources = self._init_resources(resources)
-                self.register_filter("filter_data_type", WidgetsDataTypeFilter(
-                    notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+                self.register_filter(
+                    "filter_data_type",
+                    WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources),
+                )
                 return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
         self.exporter = Exporter(
@@ -183,7 +191,9 @@ class _Renderer:
         )
         # mkdocs-jupyter's styles (scoped to .jupyter-wrapper) and the code colours.
         env = self.exporter.environment
-        parts = [env.loader.get_source(env, f"mkdocs_html/assets/{name}")[0] for name in ("index.css", "theme-light.css")]
+        parts = [
+            env.loader.get_source(env, f"mkdocs_html/assets/{name}")[0] for name in ("index.css", "theme-light.css")
+        ]
         parts.append(formatter.get_style_defs(".highlight-ipynb"))
         self.css = "/* The notebook pages' styles: mkdocs-jupyter's, and pygments' colours. */\n" + "\n".join(parts)
 
@@ -229,8 +239,12 @@ def _toc_from_html(body: str):
     stack: list[dict] = []
     for level, anchor, inner in re.findall(r'<h([1-6])\s+id="([^"]+)"[^>]*>(.*?)</h\1>', body, flags=re.S):
         inner = re.sub(r'<a class="anchor-link".*?</a>', "", inner, flags=re.S)
-        token = {"level": int(level), "id": html.unescape(anchor), "name": re.sub(r"<[^>]+>", "", inner).strip(),
-                 "children": []}
+        token = {
+            "level": int(level),
+            "id": html.unescape(anchor),
+            "name": re.sub(r"<[^>]+>", "", inner).strip(),
+            "children": [],
+        }
         while stack and stack[-1]["level"] >= token["level"]:
             stack.pop()
         (stack[-1]["children"] if stack else root).append(token)
@@ -267,22 +281,45 @@ def on_page_content(content: str, page, config, files):
     content = _glossary_links(content, page, files)
     if src in _state["chapters"]:
         record = _state["chapters"][src]
-        buttons = _buttons(page, files, [
-            (record["ipynb"], "download", "Download as notebook", True,
-             "This chapter as a Jupyter notebook: every code block, with its output"),
-            (record["page"], "notebook-outline", "Open the notebook", False,
-             "This chapter's notebook, shown on this site"),
-        ])
+        buttons = _buttons(
+            page,
+            files,
+            [
+                (
+                    record["ipynb"],
+                    "download",
+                    "Download as notebook",
+                    True,
+                    "This chapter as a Jupyter notebook: every code block, with its output",
+                ),
+                (
+                    record["page"],
+                    "notebook-outline",
+                    "Open the notebook",
+                    False,
+                    "This chapter's notebook, shown on this site",
+                ),
+            ],
+        )
         return _after_h1(content, buttons)
     if src in _state["notebooks"]:
         record = _state["notebooks"][src]
         body = _slug_headings(_renderer().render(record["nb"]))
         page.toc = _toc_from_html(body)
-        buttons = _buttons(page, files, [
-            (record["ipynb"], "download", "Download as notebook", True, "This notebook as an .ipynb file"),
-            (record["chapter"], "book-open-page-variant-outline", "Back to the chapter", False,
-             "The page this notebook is generated from"),
-        ])
+        buttons = _buttons(
+            page,
+            files,
+            [
+                (record["ipynb"], "download", "Download as notebook", True, "This notebook as an .ipynb file"),
+                (
+                    record["chapter"],
+                    "book-open-page-variant-outline",
+                    "Back to the chapter",
+                    False,
+                    "The page this notebook is generated from",
+                ),
+            ],
+        )
         return buttons + body
     if src.startswith("reference/"):
         return _submodule_chapter_links(_after_h1(content, _chapter_links(page, files)), page, files)
@@ -308,8 +345,12 @@ def on_post_page(output: str, page, config):
         "window.MathJax.tex.displayMath.push(['$$', '$$']);"
         "window.MathJax.options.ignoreHtmlClass = 'tex2jax_ignore';</script>\n"
     )
-    return re.sub(r'<script src="[^"]*assets/vendor/mathjax/tex-chtml\.js"></script>',
-                  lambda m: widen + m.group(0), output, count=1)
+    return re.sub(
+        r'<script src="[^"]*assets/vendor/mathjax/tex-chtml\.js"></script>',
+        lambda m: widen + m.group(0),
+        output,
+        count=1,
+    )
 
 
 def _add_mermaid(output: str, page) -> str:
@@ -328,8 +369,10 @@ def _add_mermaid(output: str, page) -> str:
 
 
 def on_serve(server, config, builder):
-    # Notebooks and reference pages come from the package too: rebuild when it changes.
+    # Pages include code from the package and from snippets/, and notebooks and reference
+    # pages come from them too: rebuild when either changes.
     server.watch(str(REPO / "llm_guide"))
+    server.watch(str(REPO / "snippets"))
     return server
 
 
@@ -347,8 +390,10 @@ def _glossary_links(content: str, page, files) -> str:
             term = by_name.get(html.unescape(m.group(1)).strip())
             if term is None:
                 return m.group(0)
-            return (f'<dt id="{term.anchor}">{m.group(1)}'
-                    f'<a class="headerlink" href="#{term.anchor}" title="Permanent link">&para;</a></dt>')
+            return (
+                f'<dt id="{term.anchor}">{m.group(1)}'
+                f'<a class="headerlink" href="#{term.anchor}" title="Permanent link">&para;</a></dt>'
+            )
 
         return re.sub(r"<dt>(.*?)</dt>", anchor, content, flags=re.S)
     if src in _state["chapter_srcs"]:
@@ -372,8 +417,10 @@ def _buttons(page, files, items) -> str:
         target = files.get_file_from_path(src)
         href = html.escape(get_relative_url(target.url, page.url), quote=True)
         extra = f' download="{html.escape(posixpath.basename(src), quote=True)}"' if download else ""
-        links.append(f'<a class="md-button" href="{href}"{extra} title="{html.escape(title, quote=True)}">'
-                     f"{_icon(icon)}{html.escape(label)}</a>")
+        links.append(
+            f'<a class="md-button" href="{href}"{extra} title="{html.escape(title, quote=True)}">'
+            f"{_icon(icon)}{html.escape(label)}</a>"
+        )
     return '<p class="llm-guide-notebook-buttons">\n' + "\n".join(links) + "\n</p>\n"
 
 
@@ -405,7 +452,7 @@ def _page_modules(page) -> list[str]:
 
 
 def _chapter_links(page, files, modules: list[str] | None = None) -> str:
-    """"Explained in Chapter N: Title" for ``modules`` (by default, the page's own)."""
+    """ "Explained in Chapter N: Title" for ``modules`` (by default, the page's own)."""
     numbered = _state["numbered"]
     links = []
     for module in _page_modules(page) if modules is None else modules:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import posixpath
 import re
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import nbformat
@@ -87,7 +87,7 @@ def pages_with_code(docs: Path = DOCS) -> list[Path]:
     return [p for p in candidate_pages(docs) if read_page(p).blocks]
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_site_url() -> str:
     from mkdocs.config import load_config
 
@@ -188,7 +188,9 @@ def page_to_notebook(path: Path, site_url: str | None = None) -> nbformat.Notebo
             block = blocks[code_at[i]]
             cell = _code_cell(block.code.rstrip("\n"))
             if block.expected:
-                cell.outputs.append(nbformat.from_dict({"output_type": "stream", "name": "stdout", "text": block.expected}))
+                cell.outputs.append(
+                    nbformat.from_dict({"output_type": "stream", "name": "stdout", "text": block.expected})
+                )
             cells.append(cell)
             continue
         if i in covered:
@@ -255,7 +257,7 @@ def _preamble(title: str, path: Path, site_url: str) -> str:
         "the guide's package, installed from a clone of its repository as the guide's home page "
         f"shows ([Running it yourself]({site_url}#running-it-yourself): `git clone "
         "https://github.com/llm-guide/llm-guide.git`, then in a virtual environment "
-        "`pip install -c constraints.txt -e \".[tokenizers]\" --extra-index-url "
+        '`pip install -c constraints.txt -e ".[tokenizers]" --extra-index-url '
         "https://download.pytorch.org/whl/cpu`), and no network: every text it uses ships with "
         "the package or with Python. Figures are saved next to the notebook by the cell above them."
     )
@@ -320,7 +322,7 @@ def _rewrite_url(url: str, page_src: str, site_url: str, image: bool) -> str:
     return site_url + resolved + fragment
 
 
-@lru_cache(maxsize=None)
+@cache
 def _reference_modules() -> frozenset[str]:
     modules = {p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_")}
     modules |= {p.parent.name for p in PACKAGE.glob("*/__init__.py")}

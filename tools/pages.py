@@ -29,7 +29,7 @@ FENCE_LANGS = (*PYTHON_LANGS, "text", "bash", "mermaid")
 BRACE_TOKEN = re.compile(r'\.([\w-]+)|(\w+)="[^"]*"')
 
 OUTPUT_INFO = re.compile(r'^text\b.*\btitle="Output"')
-CONTAINER_HEADER = re.compile(r'^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?|===)[ \t]')
+CONTAINER_HEADER = re.compile(r"^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?|===)[ \t]")
 FENCE_DELIM = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 BLOCK_SNIPPET = re.compile(r"^[ \t]*-{1,}8<-{1,}[ \t]*$")
 
@@ -94,7 +94,7 @@ def expand_snippets(path: Path, lines: list[str]) -> tuple[list[str], list[Origi
     for number, line in enumerate(lines, start=1):
         if BLOCK_SNIPPET.match(line):
             raise ValueError(
-                f"{_rel(path)}:{number}: use the one-line form --8<-- \"file\" for includes; "
+                f'{_rel(path)}:{number}: use the one-line form --8<-- "file" for includes; '
                 "the block form is not supported by the doc-test harness"
             )
         if "8<" not in line or not pre.RE_ALL_SNIPPETS.match(line):
@@ -180,7 +180,7 @@ def fence_info(info: str, where: str = "") -> tuple[str, set[str]]:
     words = info.split()
     if "notest" in words[1:]:
         raise ValueError(
-            f"{where}: write a block that is not run as ```{{.python .notest title=\"Not run: why\"}}: "
+            f'{where}: write a block that is not run as ```{{.python .notest title="Not run: why"}}: '
             "with a bare `notest` word the site drops the header and the block looks runnable"
         )
     return (words[0] if words else ""), set()
@@ -221,7 +221,8 @@ def container_groups(lines: list[str]) -> list[tuple | None]:
         kind = line.strip()[:3]
         if kind == "===":
             same_set = (
-                last_tab is not None and last_tab[0] == indent
+                last_tab is not None
+                and last_tab[0] == indent
                 and all(not lines[k].strip() for k in range(last_tab[2] + 1, i))
             )
             first = last_tab[1] if same_set else i
@@ -282,8 +283,11 @@ def read_page(path: Path) -> Page:
         if OUTPUT_INFO.match(tok.info):
             before = fences[k - 1] if k > 0 else None
             before_lang, before_flags = fence_info(before.info) if before is not None else ("", set())
-            if not (before_lang in PYTHON_LANGS and "notest" not in before_flags
-                    and _only_blank_between(flat, before.map[1], tok.map[0])):
+            if not (
+                before_lang in PYTHON_LANGS
+                and "notest" not in before_flags
+                and _only_blank_between(flat, before.map[1], tok.map[0])
+            ):
                 raise ValueError(
                     f"{where}: this Output fence does not follow a python block (only blank lines may "
                     "stand between them), so nothing checks it; put it right after the block that prints it"
@@ -325,5 +329,3 @@ def read_page(path: Path) -> Page:
 
 def _only_blank_between(lines: list[str], start: int, stop: int) -> bool:
     return all(not lines[i].strip() for i in range(start, stop))
-
-
