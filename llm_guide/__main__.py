@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 CORPORA = ("python-docs", "cat-story", "mary-lamb")
 TOKENIZERS = ("char", "word", "bytes", "cl100k")
@@ -123,9 +123,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         prompt = tokenizer.encode(args.prompt)
     except ValueError as error:
         default = " (the default prompt is a newline)" if args.prompt == "\n" else ""
-        raise CLIError(
-            f"{error}; pass a --prompt made only of characters the model was trained on{default}"
-        ) from None
+        raise CLIError(f"{error}; pass a --prompt made only of characters the model was trained on{default}") from None
     if not prompt:
         raise CLIError("the prompt is empty: give at least one character to continue")
     generator = torch.Generator().manual_seed(args.seed)
@@ -262,13 +260,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = sub.add_parser("train", help="train a character-level GPT", description=(
-        "Train a character-level GPT on a text file (or a built-in corpus) with a progress bar, "
-        "report train and validation loss, and save the weights and vocabulary to one file."))
+    train = sub.add_parser(
+        "train",
+        help="train a character-level GPT",
+        description=(
+            "Train a character-level GPT on a text file (or a built-in corpus) with a progress bar, "
+            "report train and validation loss, and save the weights and vocabulary to one file."
+        ),
+    )
     source = train.add_mutually_exclusive_group()
     source.add_argument("--text", metavar="FILE", help="a UTF-8 text file to train on")
-    source.add_argument("--corpus", choices=CORPORA, default="python-docs",
-                        help="a built-in corpus (default: %(default)s, Python's own help text)")
+    source.add_argument(
+        "--corpus",
+        choices=CORPORA,
+        default="python-docs",
+        help="a built-in corpus (default: %(default)s, Python's own help text)",
+    )
     train.add_argument("--out", default="char-gpt.safetensors", help="where to save (default: %(default)s)")
     train.add_argument("--steps", type=int, default=2000, help="training steps (default: %(default)s)")
     train.add_argument("--layers", type=int, default=4, help="transformer blocks (default: %(default)s)")
@@ -281,23 +288,36 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
 
-    gen = sub.add_parser("generate", help="continue a prompt with a saved model",
-                         description="Continue a prompt with a model saved by 'llm-guide train'.")
+    gen = sub.add_parser(
+        "generate",
+        help="continue a prompt with a saved model",
+        description="Continue a prompt with a model saved by 'llm-guide train'.",
+    )
     gen.add_argument("checkpoint", help="a .safetensors file written by 'llm-guide train'")
     gen.add_argument("--prompt", default="\n", help="text to continue (default: a newline)")
     gen.add_argument("--tokens", type=int, default=200, help="characters to generate (default: %(default)s)")
     gen.add_argument("--temperature", type=float, default=1.0, help="> 0; lower is more predictable")
     gen.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens")
-    gen.add_argument("--top-p", type=float, default=None, help="sample among the most likely tokens "
-                     "whose probabilities add up to p, in (0, 1]")
+    gen.add_argument(
+        "--top-p",
+        type=float,
+        default=None,
+        help="sample among the most likely tokens whose probabilities add up to p, in (0, 1]",
+    )
     gen.add_argument("--greedy", action="store_true", help="always take the most likely token")
     gen.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     gen.set_defaults(func=cmd_generate)
 
-    params = sub.add_parser("params", help="count a configuration's parameters",
-                            description="Count parameters per component, on the meta device (no memory).")
-    params.add_argument("--preset", choices=("tiny-gpt", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"),
-                        help="a named configuration; otherwise use the size options below")
+    params = sub.add_parser(
+        "params",
+        help="count a configuration's parameters",
+        description="Count parameters per component, on the meta device (no memory).",
+    )
+    params.add_argument(
+        "--preset",
+        choices=("tiny-gpt", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"),
+        help="a named configuration; otherwise use the size options below",
+    )
     params.add_argument("--vocab-size", type=int, default=65)
     params.add_argument("--block-size", type=int, default=64)
     params.add_argument("--layers", type=int, default=4)
@@ -305,36 +325,62 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument("--embd", type=int, default=128)
     params.set_defaults(func=cmd_params)
 
-    tok = sub.add_parser("tokenize", help="show how a tokenizer splits a string",
-                         description="Print the token ids of a string and the piece of text each stands for.")
+    tok = sub.add_parser(
+        "tokenize",
+        help="show how a tokenizer splits a string",
+        description="Print the token ids of a string and the piece of text each stands for.",
+    )
     tok.add_argument("text", help="the string to tokenize")
-    tok.add_argument("--tokenizer", choices=TOKENIZERS, default="cl100k",
-                     help="char, word (vocabularies of the string itself), bytes (UTF-8), or cl100k "
-                          "(GPT-4's, through the guide's own BPE encoder; default)")
+    tok.add_argument(
+        "--tokenizer",
+        choices=TOKENIZERS,
+        default="cl100k",
+        help="char, word (vocabularies of the string itself), bytes (UTF-8), or cl100k "
+        "(GPT-4's, through the guide's own BPE encoder; default)",
+    )
     tok.set_defaults(func=cmd_tokenize)
 
-    book = sub.add_parser("workbook", help="write the guide's GPT yourself and have each part checked",
-                          description="A workbook of TODOs, one file per chapter, and the checks that tell "
-                                      "you whether each is right (done, not yet, or wrong and why).")
+    book = sub.add_parser(
+        "workbook",
+        help="write the guide's GPT yourself and have each part checked",
+        description="A workbook of TODOs, one file per chapter, and the checks that tell "
+        "you whether each is right (done, not yet, or wrong and why).",
+    )
     actions = book.add_subparsers(dest="action", required=True, metavar="ACTION")
-    init = actions.add_parser("init", help="write the workbook's files into a folder",
-                              description="Write one file per chapter (DIR/01_vocabulary.py ... "
-                                          "DIR/11_putting_it_together.py) with the chapter's TODOs.")
+    init = actions.add_parser(
+        "init",
+        help="write the workbook's files into a folder",
+        description="Write one file per chapter (DIR/01_vocabulary.py ... "
+        "DIR/11_putting_it_together.py) with the chapter's TODOs.",
+    )
     init.add_argument("dir", metavar="DIR", help="the folder (created if missing)")
-    init.add_argument("--solutions", action="store_true",
-                      help="write the reference solutions, taken from the llm_guide package, instead of the TODOs")
+    init.add_argument(
+        "--solutions",
+        action="store_true",
+        help="write the reference solutions, taken from the llm_guide package, instead of the TODOs",
+    )
     init.add_argument("--force", action="store_true", help="overwrite workbook files that exist (your code is lost)")
     init.set_defaults(func=cmd_workbook_init)
-    check = actions.add_parser("check", help="check the TODOs in a workbook folder",
-                               description="Import the workbook's files and check each TODO: done, not yet, "
-                                           "or wrong with a diagnosis. Exit status 0 only when every TODO "
-                                           "checked passes.")
+    check = actions.add_parser(
+        "check",
+        help="check the TODOs in a workbook folder",
+        description="Import the workbook's files and check each TODO: done, not yet, "
+        "or wrong with a diagnosis. Exit status 0 only when every TODO "
+        "checked passes.",
+    )
     check.add_argument("dir", metavar="DIR", help="the workbook folder")
-    check.add_argument("--chapter", metavar="SLUG",
-                       help="check one chapter only: its slug as in the guide's address (attention, "
-                            "transformer-block, ...) or its number")
-    check.add_argument("--time-limit", type=float, metavar="SECONDS",
-                       help="stop a check after this long (default: 10 s, 120 s for the training TODO)")
+    check.add_argument(
+        "--chapter",
+        metavar="SLUG",
+        help="check one chapter only: its slug as in the guide's address (attention, "
+        "transformer-block, ...) or its number",
+    )
+    check.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="stop a check after this long (default: 10 s, 120 s for the training TODO)",
+    )
     check.set_defaults(func=cmd_workbook_check)
     return parser
 

@@ -30,6 +30,8 @@ def relu(x: torch.Tensor) -> torch.Tensor:
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
     """1 / (1 + e^(-x)): squashes any number into (0, 1); sigmoid(0) = 0.5."""
     return 1.0 / (1.0 + torch.exp(-x))
+
+
 # --8<-- [end:relu_sigmoid]
 
 
@@ -52,6 +54,8 @@ def gelu(x: torch.Tensor, approximate: Literal["none", "tanh"] = "none") -> torc
     else:
         raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
     return x * phi
+
+
 # --8<-- [end:gelu]
 
 
@@ -64,4 +68,6 @@ def softmax_naive(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """
     e = torch.exp(x)
     return e / e.sum(dim=dim, keepdim=True)
+
+
 # --8<-- [end:softmax_naive]

@@ -53,6 +53,8 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     x = x - x.amax(dim=dim, keepdim=True).detach()
     e = torch.exp(x)
     return e / e.sum(dim=dim, keepdim=True)
+
+
 # --8<-- [end:softmax]
 
 
@@ -62,6 +64,8 @@ def softmax_numpy(x: np.ndarray, axis: int = -1) -> np.ndarray:
     x = x - x.max(axis=axis, keepdims=True)
     e = np.exp(x)
     return e / e.sum(axis=axis, keepdims=True)
+
+
 # --8<-- [end:softmax_numpy]
 
 
@@ -77,13 +81,13 @@ def causal_mask(T: int, device: torch.device | str | None = None, past: int = 0)
     rows of causal_mask(past + T).
     """
     return torch.tril(torch.ones(T, past + T, dtype=torch.bool, device=device), diagonal=past)
+
+
 # --8<-- [end:causal_mask]
 
 
 # --8<-- [start:attention_numpy]
-def attention_numpy(
-    q: np.ndarray, k: np.ndarray, v: np.ndarray, causal: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
+def attention_numpy(q: np.ndarray, k: np.ndarray, v: np.ndarray, causal: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Scaled dot-product attention, one step per line, in NumPy.
 
     q, k: (..., T, d); v: (..., T, d_v). Returns (out (..., T, d_v), weights (..., T, T)).
@@ -104,6 +108,8 @@ def attention_numpy(
     # 5. each output is the weighted average of the value vectors
     out = weights @ v  # (..., T, d_v)
     return out, weights
+
+
 # --8<-- [end:attention_numpy]
 
 
@@ -127,9 +133,7 @@ def scaled_dot_product_attention(
     before dropout, so they are what you plot.
     """
     if mask is not None and mask.dtype != torch.bool:
-        raise ValueError(
-            f"mask must be a boolean tensor (True = may attend), got dtype {mask.dtype}"
-        )
+        raise ValueError(f"mask must be a boolean tensor (True = may attend), got dtype {mask.dtype}")
     d = q.size(-1)
     scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (..., T, S)
     if causal:
@@ -145,6 +149,8 @@ def scaled_dot_product_attention(
     weights = softmax(scores, dim=-1)  # (..., T, S): each row sums to 1
     dropped = F.dropout(weights, p=dropout_p) if dropout_p > 0 else weights
     return dropped @ v, weights
+
+
 # --8<-- [end:scaled_dot_product_attention]
 
 
@@ -162,6 +168,7 @@ def head_size(n_embd: int, n_head: int) -> int:
     return n_embd // n_head
 
 
+# --8<-- [start:multi_head_attention_class]
 class MultiHeadAttention(nn.Module):
     """Multi-head self-attention with GPT-2's layout and parameter names.
 
@@ -180,6 +187,8 @@ class MultiHeadAttention(nn.Module):
     then keeps its weights, (B, nh, T, T), in ``last_attn`` (and uses the
     written-out path, since the fused kernel never materialises them).
     """
+
+    # --8<-- [end:multi_head_attention_class]
 
     def __init__(
         self,
@@ -231,7 +240,8 @@ class MultiHeadAttention(nn.Module):
         # merge the heads: (B, nh, T, hs) -> (B, T, nh, hs) -> (B, T, C)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y))
-# --8<-- [end:multi_head_attention]
+
+    # --8<-- [end:multi_head_attention]
 
     # --8<-- [start:multi_head_attention_torch]
     @classmethod
@@ -265,7 +275,11 @@ class MultiHeadAttention(nn.Module):
         """
         bias = self.c_attn.bias is not None
         mha = nn.MultiheadAttention(
-            self.n_embd, self.n_head, dropout=self.dropout, bias=bias, batch_first=True,
+            self.n_embd,
+            self.n_head,
+            dropout=self.dropout,
+            bias=bias,
+            batch_first=True,
             device=self.c_attn.weight.device,
         )
         with torch.no_grad():
@@ -275,6 +289,7 @@ class MultiHeadAttention(nn.Module):
                 mha.in_proj_bias.copy_(self.c_attn.bias)
                 mha.out_proj.bias.copy_(self.c_proj.bias)
         return mha
+
     # --8<-- [end:multi_head_attention_torch]
 
 
@@ -299,4 +314,6 @@ def attention_maps(model: nn.Module, idx: torch.Tensor) -> list[torch.Tensor]:
             m.store_attn = False
             m.last_attn = None
         model.train(was_training)
+
+
 # --8<-- [end:attention_maps]

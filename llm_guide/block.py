@@ -55,6 +55,8 @@ class LayerNorm(nn.Module):
         x_hat = centred / torch.sqrt(var + self.eps)
         y = x_hat * self.weight
         return y + self.bias if self.bias is not None else y
+
+
 # --8<-- [end:layer_norm]
 
 
@@ -101,6 +103,8 @@ class FeedForward(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, C) -> (B, T, C)."""
         return self.dropout(self.c_proj(self.act(self.c_fc(x))))
+
+
 # --8<-- [end:feed_forward]
 
 
@@ -146,7 +150,8 @@ class Block(nn.Module):
         self.ln_2 = LayerNorm(n_embd, bias=bias, fast=fast) if mlp else None
         self.mlp = (
             FeedForward(n_embd, n_hidden or 4 * n_embd, activation, bias=bias, dropout=dropout, fast=fast)
-            if mlp else None
+            if mlp
+            else None
         )
 
     def extra_repr(self) -> str:
@@ -163,4 +168,6 @@ class Block(nn.Module):
             if self.mlp is not None:
                 x = self.ln_2(x + self.mlp(x))
         return x
+
+
 # --8<-- [end:block]

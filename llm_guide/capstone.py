@@ -15,11 +15,12 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Union
+from typing import Any, Union
 
 import torch
 
@@ -77,15 +78,25 @@ class CapstoneConfig:
 
     def model_config(self, vocab_size: int) -> GPTConfig:
         return GPTConfig(
-            vocab_size=vocab_size, block_size=self.block_size, n_layer=self.n_layer, n_head=self.n_head,
-            n_embd=self.n_embd, dropout=self.dropout, fast=self.fast,
+            vocab_size=vocab_size,
+            block_size=self.block_size,
+            n_layer=self.n_layer,
+            n_head=self.n_head,
+            n_embd=self.n_embd,
+            dropout=self.dropout,
+            fast=self.fast,
         )
 
     def train_config(self, progress: bool = False) -> TrainConfig:
         return TrainConfig(
-            steps=self.steps, batch_size=self.batch_size, lr=self.lr,
-            warmup_steps=min(self.warmup_steps, self.steps - 1), eval_interval=self.eval_interval,
-            eval_steps=self.eval_steps, seed=self.seed, progress=progress,
+            steps=self.steps,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            warmup_steps=min(self.warmup_steps, self.steps - 1),
+            eval_interval=self.eval_interval,
+            eval_steps=self.eval_steps,
+            seed=self.seed,
+            progress=progress,
         )
 
 
@@ -113,6 +124,8 @@ class CapstoneResult:
     def val_loss(self) -> float:
         """Mean loss on validation batches (text the model never trained on), after the last step."""
         return self.history.evals[-1].val_loss
+
+
 # --8<-- [end:config]
 
 
@@ -137,6 +150,8 @@ def train_char_gpt(
     if checkpoint is not None:
         save_char_gpt(result, checkpoint)  # 6. weights, shape and vocabulary in one file
     return result
+
+
 # --8<-- [end:train_char_gpt]
 
 
@@ -144,8 +159,12 @@ def train_char_gpt(
 def save_char_gpt(result: CapstoneResult, path: PathLike) -> None:
     """Save the weights with everything needed to use them again: shape, vocabulary, losses."""
     save_checkpoint(
-        result.model, path, result.config.train_config(),
-        vocab=result.tokenizer.vocab.itos, train_loss=result.train_loss, val_loss=result.val_loss,
+        result.model,
+        path,
+        result.config.train_config(),
+        vocab=result.tokenizer.vocab.itos,
+        train_loss=result.train_loss,
+        val_loss=result.val_loss,
     )
 
 
@@ -156,6 +175,8 @@ def load_char_gpt(path: PathLike) -> tuple[GPT, CharTokenizer]:
         raise ValueError(f"{os.fspath(path)!r} has no vocabulary: it was not saved by save_char_gpt")
     model.eval()
     return model, CharTokenizer(Vocabulary(info["vocab"]))
+
+
 # --8<-- [end:save_load]
 
 
@@ -206,6 +227,8 @@ def reference_run(config: CapstoneConfig | None = None, progress: bool = True) -
 def load_reference_run() -> dict[str, Any]:
     """The recorded reference run (``reference_run.json`` beside this module)."""
     return json.loads(resources.files("llm_guide").joinpath("reference_run.json").read_text(encoding="utf-8"))
+
+
 # --8<-- [end:reference_run]
 
 

@@ -12,17 +12,18 @@ Shapes use the usual letters: ``N`` windows, ``B`` batch size, ``T`` block size
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from llm_guide.checks import check_int
+from llm_guide.checks import check_block_size, check_enough_tokens, check_int
 
 __all__ = ["as_ids", "windows", "xy_pairs", "train_val_split", "get_batch"]
 
+# --8<-- [start:as_ids]
 #: Anything that holds a 1-D run of token ids: a list, a NumPy array or a tensor.
-TokenIds = Union[Sequence[int], np.ndarray, torch.Tensor]
+TokenIds = Sequence[int] | np.ndarray | torch.Tensor
 
 
 def as_ids(ids: TokenIds, name: str = "ids") -> torch.Tensor:
@@ -41,17 +42,7 @@ def as_ids(ids: TokenIds, name: str = "ids") -> torch.Tensor:
     return data.long()
 
 
-def _check_block_size(block_size: int) -> None:
-    check_int(block_size, "block_size", hint="the number of tokens the model sees at once")
-
-
-def _check_length(data: torch.Tensor, block_size: int, name: str = "ids") -> None:
-    if len(data) < block_size + 1:
-        raise ValueError(
-            f"{name} has {len(data)} tokens, but one training window needs "
-            f"block_size + 1 = {block_size + 1} (the block plus the token that follows it); "
-            f"use a longer text or a block_size of at most {max(len(data) - 1, 0)}"
-        )
+# --8<-- [end:as_ids]
 
 
 # --8<-- [start:windows]
@@ -62,8 +53,8 @@ def windows(ids: TokenIds, block_size: int) -> torch.Tensor:
     row ``i`` is ``ids[i : i + T + 1]``, so neighbouring rows overlap in all but one id.
     """
     data = as_ids(ids)
-    _check_block_size(block_size)
-    _check_length(data, block_size)
+    check_block_size(block_size)
+    check_enough_tokens(data, block_size)
     # unfold(dim, size, step) slides a window along the tensor; the result is a
     # view with a clever stride, so no id is copied until the caller asks for it.
     return data.unfold(0, block_size + 1, 1)
@@ -77,6 +68,8 @@ def xy_pairs(ids: TokenIds, block_size: int) -> tuple[torch.Tensor, torch.Tensor
     """
     w = windows(ids, block_size)  # (N, T + 1)
     return w[:, :-1], w[:, 1:]
+
+
 # --8<-- [end:windows]
 
 
@@ -102,6 +95,8 @@ def train_val_split(ids: TokenIds, val_fraction: float = 0.1) -> tuple[torch.Ten
             f"would be empty; use a longer text or a val_fraction nearer 0.5"
         )
     return data[:n_train], data[n_train:]
+
+
 # --8<-- [end:split]
 
 
@@ -119,13 +114,15 @@ def get_batch(
     ``torch.Generator`` makes the sequence of batches repeat exactly.
     """
     data = as_ids(data, name="data")
-    _check_block_size(block_size)
+    check_block_size(block_size)
     check_int(batch_size, "batch_size")
-    _check_length(data, block_size, name="data")
+    check_enough_tokens(data, block_size, name="data")
     # The last start that still leaves room for the target's final token is
     # len(data) - block_size - 1; randint's upper bound is exclusive.
     starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
     x = torch.stack([data[i : i + block_size] for i in starts])  # (B, T)
     y = torch.stack([data[i + 1 : i + block_size + 1] for i in starts])  # (B, T)
     return x, y
+
+
 # --8<-- [end:get_batch]

@@ -21,6 +21,7 @@ from llm_guide.checks import check_choice
 __all__ = ["sinusoidal_positions", "offset_matrix", "check_token_ids", "TokenAndPositionEmbedding"]
 
 
+# --8<-- [start:sinusoidal_positions]
 def _frequencies(C: int, base: float) -> torch.Tensor:
     """The C/2 angular frequencies w_i = base^(-2i/C), from 1 down to nearly 1/base (float64)."""
     if C <= 0 or C % 2 != 0:
@@ -28,10 +29,7 @@ def _frequencies(C: int, base: float) -> torch.Tensor:
     return base ** (-torch.arange(0, C, 2, dtype=torch.float64) / C)
 
 
-# --8<-- [start:sinusoidal_positions]
-def sinusoidal_positions(
-    T: int, C: int, base: float = 10000.0, dtype: torch.dtype = torch.float32
-) -> torch.Tensor:
+def sinusoidal_positions(T: int, C: int, base: float = 10000.0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The (T, C) sinusoidal encoding of Vaswani et al. (2017), one row per position.
 
         PE[p, 2i]     = sin(p * w_i)
@@ -47,6 +45,8 @@ def sinusoidal_positions(
     pe[:, 0::2] = torch.sin(angles)
     pe[:, 1::2] = torch.cos(angles)
     return pe.to(dtype)  # computed in float64 so large positions stay accurate
+
+
 # --8<-- [end:sinusoidal_positions]
 
 
@@ -70,6 +70,8 @@ def offset_matrix(k: int, C: int, base: float = 10000.0, dtype: torch.dtype = to
     M[1::2, 0::2] = torch.diag(-sin)
     M[1::2, 1::2] = torch.diag(cos)
     return M.to(dtype)
+
+
 # --8<-- [end:offset_matrix]
 
 
@@ -135,5 +137,7 @@ class TokenAndPositionEmbedding(nn.Module):
                 f"{bs} position vectors; crop to the last {bs} tokens (idx[..., -{bs}:])"
             )
         # (B, T, C) + (T, C): the same position vectors are added to every sequence in the batch
-        return self.wte(idx) + self.position_table()[start:start + T]
+        return self.wte(idx) + self.position_table()[start : start + T]
+
+
 # --8<-- [end:token_and_position_embedding]

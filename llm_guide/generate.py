@@ -18,22 +18,11 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from llm_guide.checks import check_int
+from llm_guide.checks import check_int, check_sampling
 from llm_guide.embeddings import check_token_ids
 from llm_guide.kv_cache import KVCache
 
 __all__ = ["next_token_distribution", "generate"]
-
-
-def _check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:
-    if not temperature > 0:
-        raise ValueError(
-            f"temperature must be > 0, got {temperature!r}; use greedy=True for deterministic argmax decoding"
-        )
-    if top_k is not None:
-        check_int(top_k, "top_k", hint="or None for no limit")
-    if top_p is not None and not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p must be in (0, 1] (or None for no limit), got {top_p!r}")
 
 
 # --8<-- [start:next_token_distribution]
@@ -49,7 +38,7 @@ def next_token_distribution(
     top-k, top-p (as Hugging Face does); tokens that are cut get probability 0
     and the rest are renormalised to sum to 1.
     """
-    _check_sampling(temperature, top_k, top_p)
+    check_sampling(temperature, top_k, top_p)
     logits = logits / temperature
     if top_k is not None and top_k < logits.size(-1):
         kth_largest = torch.topk(logits, top_k, dim=-1).values[..., -1:]  # (..., 1)
@@ -65,6 +54,8 @@ def next_token_distribution(
         cut = cut_sorted.scatter(-1, order, cut_sorted)  # back to vocabulary order
         logits = logits.masked_fill(cut, float("-inf"))
     return torch.softmax(logits, dim=-1)
+
+
 # --8<-- [end:next_token_distribution]
 
 
@@ -94,7 +85,7 @@ def generate(
     The model runs in eval mode (no dropout) and gets its old mode back afterwards.
     """
     if not greedy:
-        _check_sampling(temperature, top_k, top_p)
+        check_sampling(temperature, top_k, top_p)
     check_int(max_new_tokens, "max_new_tokens", minimum=0)
     if not isinstance(idx, torch.Tensor) or idx.ndim != 2:
         shape = tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__
@@ -127,4 +118,6 @@ def generate(
     finally:
         model.train(was_training)
     return idx
+
+
 # --8<-- [end:generate]

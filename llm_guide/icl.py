@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import string
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -57,6 +58,8 @@ def weights_fingerprint(model: nn.Module) -> str:
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
 # --8<-- [end:fingerprint]
 
 
@@ -80,10 +83,13 @@ def train_on_batches(
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     model.train()
-    losses = [train_step(model, optimizer, *make_batch(generator), lr, grad_clip=None, step=step)[0]
-              for step in range(steps)]
+    losses = [
+        train_step(model, optimizer, *make_batch(generator), lr, grad_clip=None, step=step)[0] for step in range(steps)
+    ]
     model.eval()
     return losses
+
+
 # --8<-- [end:train_on_batches]
 
 
@@ -127,6 +133,8 @@ def rule_batch(
     ]
     ids = torch.tensor(rows)  # (B, 3 * n_examples): letter, answer, space, ...
     return ids[:, :-1], ids[:, 1:]
+
+
 # --8<-- [end:rules]
 
 
@@ -167,6 +175,8 @@ def repeated_sequences(
     # position t holds the segment's token number t mod L: the segment, again and again
     seq = segments.gather(1, position[None, :] % lengths[:, None])  # (B, T + 1)
     return RepeatBatch(seq[:, :-1], seq[:, 1:], lengths)
+
+
 # --8<-- [end:repeated_sequences]
 
 
@@ -183,10 +193,18 @@ def attention_only_gpt(
     ``attention_maps`` still reads the weights through the written-out attention.
     """
     config = GPTConfig(
-        vocab_size=vocab_size, block_size=block_size, n_layer=n_layer, n_head=n_head, n_embd=n_embd,
-        mlp=False, tie_weights=False, fast=True,
+        vocab_size=vocab_size,
+        block_size=block_size,
+        n_layer=n_layer,
+        n_head=n_head,
+        n_embd=n_embd,
+        mlp=False,
+        tie_weights=False,
+        fast=True,
     )
     return GPT(config)
+
+
 # --8<-- [end:attention_only_gpt]
 
 
@@ -216,6 +234,8 @@ def copy_accuracy(model: nn.Module, batch: RepeatBatch) -> dict[str, float]:
         "first copy": correct[first].float().mean().item(),
         "second copy": correct[second].float().mean().item(),
     }
+
+
 # --8<-- [end:copy_accuracy]
 
 
@@ -252,4 +272,6 @@ def induction_scores(attn: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
 def previous_token_scores(attn: list[torch.Tensor]) -> torch.Tensor:
     """(n_layer, n_head): each head's mean attention on the token just before the query."""
     return torch.stack([w.diagonal(offset=-1, dim1=-2, dim2=-1).mean(dim=(0, 2)) for w in attn])
+
+
 # --8<-- [end:head_scores]

@@ -77,6 +77,8 @@ class KVCache:
                 f"{self.block_size} tokens (generate(..., kv_cache=True) does)"
             )
         return self.length
+
+
 # --8<-- [end:kv_cache]
 
 
@@ -89,4 +91,6 @@ def kv_cache_numbers(n_layer: int, n_kv_head: int, head_size: int, tokens: int =
     one number (2 in bfloat16) for the memory.
     """
     return 2 * n_layer * n_kv_head * head_size * tokens
+
+
 # --8<-- [end:kv_cache_numbers]

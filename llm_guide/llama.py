@@ -22,8 +22,9 @@ its state dict loads as it is: ``Llama.from_hf_state_dict``.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -77,6 +78,8 @@ class RMSNorm(nn.Module):
             return F.rms_norm(x, self.weight.shape, self.weight, self.eps)
         rms = torch.sqrt((x * x).mean(dim=-1, keepdim=True) + self.eps)  # (..., 1)
         return x / rms * self.weight
+
+
 # --8<-- [end:rms_norm]
 
 
@@ -106,6 +109,8 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     """
     a, b = x.chunk(2, dim=-1)  # (B, nh, T, hs/2) each: the two coordinates of every pair
     return torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1)
+
+
 # --8<-- [end:rotary]
 
 
@@ -142,6 +147,8 @@ class SwiGLU(nn.Module):
         gate = self.gate_proj(x)  # (B, T, n_hidden)
         gate = F.silu(gate) if self.fast else silu(gate)
         return self.down_proj(gate * self.up_proj(x))
+
+
 # --8<-- [end:swiglu]
 
 
@@ -210,6 +217,8 @@ class GroupedQueryAttention(nn.Module):
             k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)  # (B, nh, S, hs)
             y, _ = scaled_dot_product_attention(q, k, v, causal=causal, mask=mask)  # chapter 6
         return self.o_proj(y.transpose(1, 2).contiguous().view(B, T, nh * hs))
+
+
 # --8<-- [end:grouped_query_attention]
 
 
@@ -220,6 +229,7 @@ def swiglu_hidden(n_embd: int, multiple_of: int = 8) -> int:
     return multiple_of * math.ceil(8 * n_embd / 3 / multiple_of)
 
 
+# --8<-- [start:llama_config_class]
 @dataclass
 class LlamaConfig:
     """Every number that fixes a Llama-style model's shape.
@@ -238,6 +248,7 @@ class LlamaConfig:
         the same modules and weights, the same numbers up to float rounding.
     """
 
+    # --8<-- [end:llama_config_class]
     vocab_size: int
     block_size: int
     n_layer: int = 2
@@ -268,7 +279,8 @@ class LlamaConfig:
     def head_size(self) -> int:
         """Channels per head, hs = n_embd // n_head."""
         return head_size(self.n_embd, self.n_head)
-# --8<-- [end:llama_config]
+
+    # --8<-- [end:llama_config]
 
     # --8<-- [start:llama_from_hf]
     @classmethod
@@ -284,7 +296,8 @@ class LlamaConfig:
             raise ValueError(f"model_type={model_type!r} is not supported; use a LlamaConfig or a Qwen2Config")
         # transformers 5 keeps rope settings in rope_parameters; older releases in rope_theta and rope_scaling
         rope = getattr(hf_config, "rope_parameters", None) or {
-            "rope_theta": hf_config.rope_theta, **(getattr(hf_config, "rope_scaling", None) or {})
+            "rope_theta": hf_config.rope_theta,
+            **(getattr(hf_config, "rope_scaling", None) or {}),
         }
         if rope.get("rope_type", rope.get("type", "default")) != "default":
             raise ValueError(f"rope scaling {rope!r} is not supported; only plain rotary embeddings are")
@@ -311,6 +324,7 @@ class LlamaConfig:
             tie_weights=getattr(hf_config, "tie_word_embeddings", False),
         )
         return cls(**(fields | overrides))
+
     # --8<-- [end:llama_from_hf]
 
 
@@ -336,6 +350,7 @@ class LlamaBlock(nn.Module):
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
+# --8<-- [start:llama_class]
 class Llama(nn.Module):
     """A Llama-style decoder: token ids (B, T) in, next-token logits (B, T, V) out.
 
@@ -343,6 +358,7 @@ class Llama(nn.Module):
     Hugging Face's names: ``model.embed_tokens``, ``model.layers``, ``model.norm``, ``lm_head``.
     """
 
+    # --8<-- [end:llama_class]
     def __init__(self, config: LlamaConfig) -> None:
         super().__init__()
         self.config = config
@@ -393,7 +409,8 @@ class Llama(nn.Module):
     def num_params(self) -> int:
         """Number of trainable numbers, a tied head counted once (as ``GPT.num_params``)."""
         return sum(p.numel() for p in self.parameters())
-# --8<-- [end:llama_model]
+
+    # --8<-- [end:llama_model]
 
     # --8<-- [start:llama_from_hf_state_dict]
     @classmethod
@@ -422,6 +439,7 @@ class Llama(nn.Module):
                 raise ValueError(f"{k} has shape {tuple(v.shape)} in the checkpoint but {tuple(ours[k].shape)} here")
         model.load_state_dict(sd)
         return model
+
     # --8<-- [end:llama_from_hf_state_dict]
 
 
@@ -429,11 +447,28 @@ class Llama(nn.Module):
 # Two released models, from their published config.json files (Hugging Face hub,
 # meta-llama/Llama-3.2-1B and Qwen/Qwen2.5-0.5B). block_size is their trained context.
 LLAMA_3_2_1B = LlamaConfig(
-    vocab_size=128256, block_size=131072, n_layer=16, n_head=32, n_kv_head=8, n_embd=2048,
-    n_hidden=8192, rope_theta=500000.0, norm_eps=1e-5, tie_weights=True,
+    vocab_size=128256,
+    block_size=131072,
+    n_layer=16,
+    n_head=32,
+    n_kv_head=8,
+    n_embd=2048,
+    n_hidden=8192,
+    rope_theta=500000.0,
+    norm_eps=1e-5,
+    tie_weights=True,
 )
 QWEN2_5_0_5B = LlamaConfig(
-    vocab_size=151936, block_size=32768, n_layer=24, n_head=14, n_kv_head=2, n_embd=896,
-    n_hidden=4864, rope_theta=1000000.0, norm_eps=1e-6, qkv_bias=True, tie_weights=True,
+    vocab_size=151936,
+    block_size=32768,
+    n_layer=24,
+    n_head=14,
+    n_kv_head=2,
+    n_embd=896,
+    n_hidden=4864,
+    rope_theta=1000000.0,
+    norm_eps=1e-6,
+    qkv_bias=True,
+    tie_weights=True,
 )
 # --8<-- [end:published_shapes]

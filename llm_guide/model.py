@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import torch
 import torch.nn as nn
@@ -99,7 +100,8 @@ class GPTConfig:
     def head_size(self) -> int:
         """Channels per head, hs = n_embd // n_head."""
         return head_size(self.n_embd, self.n_head)
-# --8<-- [end:gpt_config]
+
+    # --8<-- [end:gpt_config]
 
     # --8<-- [start:gpt_config_presets]
     @classmethod
@@ -125,10 +127,19 @@ class GPTConfig:
         output head of its own (a Keras Dense layer, so it has a bias too).
         """
         fields: dict[str, Any] = dict(
-            vocab_size=5, block_size=4, n_layer=1, n_head=2, n_embd=16, n_hidden=32,
-            norm="post", activation="relu", bias=True, tie_weights=False,
+            vocab_size=5,
+            block_size=4,
+            n_layer=1,
+            n_head=2,
+            n_embd=16,
+            n_hidden=32,
+            norm="post",
+            activation="relu",
+            bias=True,
+            tie_weights=False,
         )
         return cls(**(fields | overrides))
+
     # --8<-- [end:gpt_config_presets]
 
     @classmethod
@@ -185,6 +196,8 @@ def next_token_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor
         raise ValueError(f"targets must have the same shape as idx {(B, T)}, got {tuple(targets.shape)}")
     # cross_entropy wants (N, V) scores and (N,) class ids: flatten batch and time
     return F.cross_entropy(logits.view(B * T, V), targets.reshape(B * T).long())
+
+
 # --8<-- [end:next_token_loss]
 
 
@@ -203,9 +216,15 @@ class GPT(nn.Module):
                 drop=nn.Dropout(config.dropout),
                 h=nn.ModuleList(
                     Block(
-                        C, config.n_head, config.n_hidden,
-                        norm=config.norm, activation=config.activation, bias=config.bias,
-                        dropout=config.dropout, mlp=config.mlp, fast=config.fast,
+                        C,
+                        config.n_head,
+                        config.n_hidden,
+                        norm=config.norm,
+                        activation=config.activation,
+                        bias=config.bias,
+                        dropout=config.dropout,
+                        mlp=config.mlp,
+                        fast=config.fast,
                     )
                     for _ in range(config.n_layer)
                 ),
@@ -245,7 +264,8 @@ class GPT(nn.Module):
                 nn.init.zeros_(module.bias)
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
-# --8<-- [end:gpt_init]
+
+    # --8<-- [end:gpt_init]
 
     # --8<-- [start:gpt_forward]
     def forward(
@@ -269,6 +289,7 @@ class GPT(nn.Module):
         logits = self.lm_head(x)  # (B, T, V)
         loss = None if targets is None else next_token_loss(logits, targets)
         return logits, loss
+
     # --8<-- [end:gpt_forward]
 
     # --8<-- [start:num_params]
@@ -279,6 +300,7 @@ class GPT(nn.Module):
         (V, C) table is counted once, as GPT-2's 124,439,808 does.
         """
         return sum(p.numel() for p in self.parameters())
+
     # --8<-- [end:num_params]
 
     @classmethod
@@ -324,7 +346,9 @@ def parameter_table(model: nn.Module, split_qkv: bool = False) -> list[ParamRow]
         component = _COMPONENTS.get(module_path, module_path)
         if split_qkv and module_path == "attn.c_attn":
             for letter, part in zip("QKV", p.chunk(3, dim=0)):  # rows 0:C are q, C:2C k, 2C:3C v
-                rows.append(ParamRow(f"attention {letter}", f"{name}[{letter.lower()}]", tuple(part.shape), part.numel()))
+                rows.append(
+                    ParamRow(f"attention {letter}", f"{name}[{letter.lower()}]", tuple(part.shape), part.numel())
+                )
         else:
             rows.append(ParamRow(component, name, tuple(p.shape), p.numel()))
     return rows
@@ -336,6 +360,8 @@ def component_totals(rows: list[ParamRow]) -> dict[str, int]:
     for row in rows:
         totals[row.component] = totals.get(row.component, 0) + row.count
     return totals
+
+
 # --8<-- [end:parameter_table]
 
 
@@ -355,7 +381,7 @@ def _our_name(key: str) -> str:
         key = f"transformer.{key}"  # GPT2Model's keys lack the prefix
     for old, new in _RENAMED.items():
         if key.startswith(old):
-            return new + key[len(old):]
+            return new + key[len(old) :]
     return key
 
 
@@ -387,9 +413,13 @@ def load_gpt2_state_dict(model: GPT, state_dict: Mapping[str, torch.Tensor]) -> 
     weights = {k: v.t() if k.endswith(_CONV1D_WEIGHTS) else v for k, v in sd.items()}
     for k, v in weights.items():
         if v.shape != ours[k].shape:
-            raise ValueError(f"{k} has shape {tuple(v.shape)} in the checkpoint but {tuple(ours[k].shape)} in the model")
+            raise ValueError(
+                f"{k} has shape {tuple(v.shape)} in the checkpoint but {tuple(ours[k].shape)} in the model"
+            )
     with torch.no_grad():
         for k, v in weights.items():
             ours[k].copy_(v)  # state_dict() tensors share storage with the parameters
     return model
+
+
 # --8<-- [end:load_gpt2_state_dict]

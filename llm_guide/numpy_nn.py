@@ -8,9 +8,12 @@ rate that is too small, about right, or too large.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
+
+from llm_guide.checks import check_descent
 
 __all__ = [
     "relu",
@@ -33,10 +36,10 @@ __all__ = [
     "valley_grad",
 ]
 
-Array = np.ndarray
-
-
 # --8<-- [start:activations]
+Array = np.ndarray  # every input, weight and output here is a NumPy array
+
+
 def relu(z: Array) -> Array:
     """max(0, z): negative inputs are switched off, positive ones pass unchanged."""
     return np.maximum(0.0, z)
@@ -73,13 +76,15 @@ ACTIVATIONS: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]
     "sigmoid": (sigmoid, sigmoid_grad),
     "identity": (identity, identity_grad),
 }
-# --8<-- [end:activations]
 
 
 def _activation(name: str) -> tuple[Callable[[Array], Array], Callable[[Array], Array]]:
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]
+
+
+# --8<-- [end:activations]
 
 
 # --8<-- [start:neuron]
@@ -92,6 +97,8 @@ def neuron(x: Array, w: Array, b: float, activation: str = "relu") -> float | Ar
     f, _ = _activation(activation)
     z = np.asarray(x, dtype=float) @ np.asarray(w, dtype=float) + b  # weighted sum
     return f(z)
+
+
 # --8<-- [end:neuron]
 
 
@@ -106,6 +113,8 @@ def mse_grad(pred: Array, target: Array) -> Array:
     """d mse / d pred = 2 (pred - target) / n: which way, and how hard, each prediction should move."""
     pred, target = np.asarray(pred, dtype=float), np.asarray(target, dtype=float)
     return 2.0 * (pred - target) / pred.size
+
+
 # --8<-- [end:mse]
 
 
@@ -193,9 +202,12 @@ class TwoLayerNet:
         """Gradient descent: move every parameter a little against its gradient (downhill)."""
         for name, grad in grads.items():
             self.params[name] -= lr * grad
+
+
 # --8<-- [end:two_layer_net]
 
 
+# --8<-- [start:descend]
 class DescentPath(NamedTuple):
     """Where gradient descent went: the points visited (start included) and the loss at each."""
 
@@ -203,14 +215,6 @@ class DescentPath(NamedTuple):
     losses: Array  # (steps + 1,)
 
 
-def _check_descent(lr: float, steps: int) -> None:
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r} (a negative rate would climb the loss: gradient ascent)")
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps!r}")
-
-
-# --8<-- [start:descend]
 def descend_1d(
     f: Callable[[float], float],
     grad: Callable[[float], float],
@@ -224,7 +228,7 @@ def descend_1d(
     large a one overshoots further each step. If x or the loss runs off to
     infinity, the path stops before that point.
     """
-    _check_descent(lr, steps)
+    check_descent(lr, steps)
     # NumPy floats overflow to inf (Python floats raise): divergence is a result to plot here.
     xs, losses = [np.float64(x0)], [float(f(np.float64(x0)))]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -246,7 +250,7 @@ def descend_2d(
     steps: int,
 ) -> DescentPath:
     """The same on a surface: the point is (x, y) and the gradient is a 2-vector."""
-    _check_descent(lr, steps)
+    check_descent(lr, steps)
     start = np.asarray(xy0, dtype=float)
     if start.shape != (2,):
         raise ValueError(f"xy0 must be a point (x, y), got shape {start.shape}")
@@ -260,6 +264,8 @@ def descend_2d(
             points.append(p)
             losses.append(loss)
     return DescentPath(np.stack(points), np.array(losses))
+
+
 # --8<-- [end:descend]
 
 
@@ -282,4 +288,6 @@ def valley(p: Array) -> float:
 def valley_grad(p: Array) -> Array:
     x, y = p
     return np.array([2.0 * x, 20.0 * y])
+
+
 # --8<-- [end:bowls]

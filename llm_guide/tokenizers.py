@@ -21,14 +21,17 @@ import json
 import operator
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AbstractSet, Any, Iterable, Literal, Mapping, NamedTuple, Sequence, Union
+from typing import Any, Literal, NamedTuple
 
 # The GPT split patterns use Unicode classes such as \p{L} (any letter), which the
 # standard library's `re` does not understand; `regex` (a tiktoken dependency) does.
 import regex
 
+from .checks import check_ids, check_num_merges, check_special_tokens, check_str
 from .vocab import EmptyCorpusError, UnknownIdError, Vocabulary, split_chars, split_words
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "merge",
     "compare_tokenizers",
     "join_words",
+    "token_pieces",
 ]
 
 
@@ -65,7 +69,7 @@ class CharTokenizer:
     @classmethod
     def from_text(cls, text: str, specials: Sequence[str] = ()) -> "CharTokenizer":
         """Learn the vocabulary: every distinct character of ``text``, plus ``specials``."""
-        return cls(Vocabulary.from_text(_check_str(text, "text"), "char", specials))
+        return cls(Vocabulary.from_text(check_str(text, "text"), "char", specials))
 
     @property
     def vocab_size(self) -> int:
@@ -73,7 +77,7 @@ class CharTokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Text to ids. A character the vocabulary lacks raises ``UnknownSymbolError``."""
-        _check_str(text, "text")
+        check_str(text, "text")
         if self._special_re is None:
             return self.vocab.encode(split_chars(text))
         symbols: list[str] = []
@@ -84,19 +88,21 @@ class CharTokenizer:
 
     def decode(self, ids: Iterable[int]) -> str:
         """Ids to text: the characters, glued back together exactly."""
-        return "".join(self.vocab.decode(_check_ids(ids)))
+        return "".join(self.vocab.decode(check_ids(ids)))
 
     def __repr__(self) -> str:
         return f"CharTokenizer(vocab_size={self.vocab_size})"
+
+
 # --8<-- [end:char_tokenizer]
 
 
+# --8<-- [start:word_tokenizer]
 # Punctuation that hugs the word before it ("cat." not "cat .") or after it ("(cat").
 _NO_SPACE_BEFORE = set(".,;:!?)]}%'")
 _NO_SPACE_AFTER = set("([{$'")
 
 
-# --8<-- [start:word_tokenizer]
 def join_words(words: Sequence[str]) -> str:
     """Glue words back into a sentence: spaces between words, none before closing
     punctuation (``. , ; : ! ? ) ] } %``) or after opening brackets, and none
@@ -121,7 +127,7 @@ class WordTokenizer:
     @classmethod
     def from_text(cls, text: str, specials: Sequence[str] = ()) -> "WordTokenizer":
         """Learn the vocabulary: every distinct word of ``text``, plus ``specials``."""
-        return cls(Vocabulary.from_text(_check_str(text, "text"), "word", specials))
+        return cls(Vocabulary.from_text(check_str(text, "text"), "word", specials))
 
     @property
     def vocab_size(self) -> int:
@@ -129,14 +135,16 @@ class WordTokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Text to ids. A word the vocabulary lacks raises ``UnknownSymbolError``."""
-        return self.vocab.encode(split_words(_check_str(text, "text")))
+        return self.vocab.encode(split_words(check_str(text, "text")))
 
     def decode(self, ids: Iterable[int]) -> str:
         """Ids to text, joined by ``join_words`` (the original spacing is lost)."""
-        return join_words(self.vocab.decode(_check_ids(ids)))
+        return join_words(self.vocab.decode(check_ids(ids)))
 
     def __repr__(self) -> str:
         return f"WordTokenizer(vocab_size={self.vocab_size})"
+
+
 # --8<-- [end:word_tokenizer]
 
 
@@ -202,6 +210,8 @@ def compile_split_pattern(pattern: str) -> regex.Pattern:
     gaps = rf"[\u0557-\U000E0000]&&[{UNICODE_16_GAPS}]"
     pinned = pattern.replace(r"\p{L}", rf"[\p{{L}}--[{gaps}]]").replace(r"\p{N}", rf"[\p{{N}}--[{gaps}]]")
     return regex.compile("(?-f)" + pinned, regex.VERSION1)
+
+
 # --8<-- [end:unicode_version]
 
 
@@ -219,6 +229,8 @@ def get_pair_counts(
     for pair in zip(ids, ids[1:]):
         counts[pair] = counts.get(pair, 0) + weight
     return counts
+
+
 # --8<-- [end:get_pair_counts]
 
 
@@ -236,6 +248,8 @@ def merge(ids: Sequence[int], pair: tuple[int, int], new_id: int) -> list[int]:
             out.append(ids[i])
             i += 1
     return out
+
+
 # --8<-- [end:merge]
 
 
@@ -252,9 +266,12 @@ class Merge:
     def __str__(self) -> str:
         text = self.token.decode("utf-8", errors="replace")
         return f"{self.pair[0]:>4} + {self.pair[1]:>4} -> {self.new_id:>4}  {text!r:<16} ({self.count} times)"
+
+
 # --8<-- [end:merge_record]
 
 
+# --8<-- [start:tokenizer_stats]
 class TokenizerStats(NamedTuple):
     """One row of the chapter's comparison table."""
 
@@ -264,11 +281,35 @@ class TokenizerStats(NamedTuple):
     chars_per_token: float
 
 
-_NEVER = float("inf")
-SpecialPolicy = Union[Literal["all", "none", "none_raise"], AbstractSet[str]]
+# --8<-- [end:tokenizer_stats]
 
 
+# --8<-- [start:bpe_helpers]
+_NEVER = float("inf")  # the rank of a pair that was never merged
+SpecialPolicy = Literal["all", "none", "none_raise"] | AbstractSet[str]
+
+# A surrogate (U+D800 to U+DFFF) is half of a UTF-16 pair, not a character.
+_SURROGATE = regex.compile(r"[\ud800-\udfff]")
+
+
+def _replace_surrogates(text: str) -> str:
+    """Repair a ``str`` with surrogates as tiktoken does: a valid pair becomes the
+    character it encodes, a lone surrogate becomes U+FFFD."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _alternation(names: Sequence[str]) -> regex.Pattern:
+    """A regex matching any of ``names`` literally, captured so ``split`` keeps them."""
+    return regex.compile("(" + "|".join(map(regex.escape, names)) + ")")
+
+
+# --8<-- [end:bpe_helpers]
+
+
+# --8<-- [start:bpe_class]
+# --8<-- [start:bpe_class_line]
 class BPETokenizer:
+    # --8<-- [end:bpe_class_line]
     """Byte-level byte-pair encoding.
 
     A tokenizer is four things, all visible as attributes:
@@ -284,6 +325,8 @@ class BPETokenizer:
     ``vocab`` (id -> bytes) is derived from these; ``history`` holds the
     ``Merge`` records of training (empty for a loaded tokenizer).
     """
+
+    # --8<-- [end:bpe_class]
 
     def __init__(
         self,
@@ -359,9 +402,9 @@ class BPETokenizer:
         stops early if no pair is left (every chunk has become a single token).
         The steps are recorded in ``history`` and printed if ``verbose``.
         """
-        _check_str(text, "text")
-        special_tokens = _check_special_names(special_tokens)
-        num_merges = _resolve_num_merges(vocab_size, num_merges, len(special_tokens))
+        check_str(text, "text")
+        special_tokens = check_special_tokens(special_tokens)
+        num_merges = check_num_merges(vocab_size, num_merges, len(special_tokens))
 
         # 1. Chunks. Special tokens are cut out first so no merge learns from them,
         # then the pattern splits the rest. Most chunks repeat (" the" thousands of
@@ -409,6 +452,7 @@ class BPETokenizer:
         tokenizer = cls(merges, pattern, {s: first_special + k for k, s in enumerate(special_tokens)})
         tokenizer.history = history
         return tokenizer
+
     # --8<-- [end:train]
 
     # ------------------------------------------------------------------ encoding
@@ -429,6 +473,7 @@ class BPETokenizer:
                 break  # no pair left that training ever merged
             ids = merge(ids, pair, self.merges[pair])
         return ids
+
     # --8<-- [end:encode_chunk]
 
     # --8<-- [start:encode_chunk_fast]
@@ -470,6 +515,7 @@ class BPETokenizer:
             if (h := before[i]) >= 0 and (new := ranks.get((parts[h], rank))) is not None:
                 heapq.heappush(heap, (new, h))
         return [part for part in parts if part is not None]
+
     # --8<-- [end:encode_chunk_fast]
 
     # --8<-- [start:encode]
@@ -480,7 +526,7 @@ class BPETokenizer:
         As in tiktoken, a surrogate pair becomes the character it encodes and a lone
         surrogate becomes U+FFFD "�", so the ids still match tiktoken's (and
         decoding gives back the repaired text)."""
-        _check_str(text, "text")
+        check_str(text, "text")
         if _SURROGATE.search(text):
             text = _replace_surrogates(text)
         chunks = self._split.findall(text) if self._split is not None else [text]
@@ -500,7 +546,7 @@ class BPETokenizer:
         text become their single id: ``"all"``, a set of names, ``"none"`` (encode
         them as ordinary text) or ``"none_raise"`` (the default: refuse, since a
         special token in user text is usually a mistake or an injection)."""
-        _check_str(text, "text")
+        check_str(text, "text")
         if allowed_special == "all":
             allowed = set(self.special_tokens)
         elif allowed_special in ("none", "none_raise"):
@@ -521,9 +567,7 @@ class BPETokenizer:
                     f"unknown special tokens {sorted(unknown)}; this tokenizer has {list(self.special_tokens)}"
                 )
         else:
-            raise TypeError(
-                f"allowed_special must be 'all', 'none', 'none_raise' or a set, not {allowed_special!r}"
-            )
+            raise TypeError(f"allowed_special must be 'all', 'none', 'none_raise' or a set, not {allowed_special!r}")
         if not allowed:
             return self.encode_ordinary(text)
 
@@ -533,13 +577,14 @@ class BPETokenizer:
             # The capturing group puts the special tokens at the odd positions.
             ids.extend([self.special_tokens[part]] if i % 2 else self.encode_ordinary(part))
         return ids
+
     # --8<-- [end:encode]
 
     # --8<-- [start:decode]
     def decode_bytes(self, ids: Iterable[int]) -> bytes:
         """Ids to the raw bytes they stand for."""
         out = []
-        for i in _check_ids(ids):
+        for i in check_ids(ids):
             if i in self.vocab:
                 out.append(self.vocab[i])
             elif i in self.inverse_special_tokens:
@@ -560,6 +605,7 @@ class BPETokenizer:
         4 bytes, often 2 or more tokens); such invalid UTF-8 becomes U+FFFD "�"
         rather than an error, so a model's raw output can always be printed."""
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
     # --8<-- [end:decode]
 
     # ------------------------------------------------------------------ files
@@ -589,6 +635,7 @@ class BPETokenizer:
             raise ValueError(not_ours)
         merges = {(left, right): new_id for left, right, new_id in data["merges"]}
         return cls(merges, data["pattern"], data["special_tokens"], data["byte_ids"])
+
     # --8<-- [end:save_load]
 
     # ------------------------------------------------------------------ production tokenizers
@@ -634,7 +681,28 @@ class BPETokenizer:
         Uses the encoding's ``_mergeable_ranks``, ``_pat_str`` and ``_special_tokens``:
         private attributes, but the only place tiktoken exposes its raw data."""
         return cls.from_ranks(encoding._mergeable_ranks, encoding._pat_str, encoding._special_tokens)
+
     # --8<-- [end:from_ranks]
+
+
+# --8<-- [start:token_pieces]
+def token_pieces(tokenizer: Any, ids: Iterable[int]) -> list[str | bytes]:
+    """Each token as the text it stands for, or as its bytes if it is part of a
+    character (a fragment of an emoji's four bytes has no text of its own).
+
+    Accepts the guide's ``BPETokenizer`` and ``tiktoken`` encodings: both have
+    ``decode_bytes``."""
+    out: list[str | bytes] = []
+    for i in ids:
+        data = tokenizer.decode_bytes([i])
+        try:
+            out.append(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            out.append(data)
+    return out
+
+
+# --8<-- [end:token_pieces]
 
 
 # --8<-- [start:compare_tokenizers]
@@ -648,68 +716,6 @@ def compare_tokenizers(text: str, tokenizers: Mapping[str, Any]) -> list[Tokeniz
         n_tokens = len(tokenizer.encode(text))
         rows.append(TokenizerStats(name, size, n_tokens, len(text) / n_tokens if n_tokens else 0.0))
     return rows
+
+
 # --8<-- [end:compare_tokenizers]
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def _check_str(text: object, name: str) -> str:
-    if not isinstance(text, str):
-        raise TypeError(
-            f"{name} must be a str, got {type(text).__name__}; decode bytes first with .decode('utf-8')"
-        )
-    return text
-
-
-def _check_ids(ids: Iterable[int]) -> list[int]:
-    if isinstance(ids, (str, bytes)):
-        raise TypeError(f"decode expects a sequence of integer ids, got {type(ids).__name__}")
-    try:
-        # operator.index accepts ints, NumPy integers and 0-d integer tensors, not floats.
-        return [operator.index(i) for i in ids]
-    except TypeError:
-        raise TypeError(f"decode expects an iterable of integer ids, got {ids!r:.60}") from None
-
-
-# A surrogate (U+D800 to U+DFFF) is half of a UTF-16 pair, not a character.
-_SURROGATE = regex.compile(r"[\ud800-\udfff]")
-
-
-def _replace_surrogates(text: str) -> str:
-    """Repair a ``str`` with surrogates as tiktoken does: a valid pair becomes the
-    character it encodes, a lone surrogate becomes U+FFFD."""
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def _alternation(names: Sequence[str]) -> regex.Pattern:
-    """A regex matching any of ``names`` literally, captured so ``split`` keeps them."""
-    return regex.compile("(" + "|".join(map(regex.escape, names)) + ")")
-
-
-def _check_special_names(special_tokens: Sequence[str]) -> list[str]:
-    if isinstance(special_tokens, str) or not all(isinstance(s, str) and s for s in special_tokens):
-        raise TypeError(
-            f"special_tokens must be a sequence of non-empty strings, "
-            f"e.g. ('<|endoftext|>',), got {special_tokens!r}"
-        )
-    return list(dict.fromkeys(special_tokens))  # drop repeats, keep the order
-
-
-def _resolve_num_merges(vocab_size: int | None, num_merges: int | None, n_special: int) -> int:
-    if (vocab_size is None) == (num_merges is None):
-        raise TypeError("pass exactly one of vocab_size or num_merges")
-    if vocab_size is not None:
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int):
-            raise TypeError(f"vocab_size must be an int, got {type(vocab_size).__name__}")
-        if vocab_size < 256 + n_special:
-            raise ValueError(
-                f"vocab_size must be at least {256 + n_special} (256 byte tokens + "
-                f"{n_special} special tokens), got {vocab_size}"
-            )
-        return vocab_size - 256 - n_special
-    if isinstance(num_merges, bool) or not isinstance(num_merges, int):
-        raise TypeError(f"num_merges must be an int, got {type(num_merges).__name__}")
-    if num_merges < 0:
-        raise ValueError(f"num_merges must be 0 or more, got {num_merges}")
-    return num_merges

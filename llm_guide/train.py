@@ -46,11 +46,17 @@ __all__ = [
     "load_checkpoint",
 ]
 
-PathLike = Union[str, "os.PathLike[str]"]
+# --8<-- [start:path_like]
+PathLike = Union[str, "os.PathLike[str]"]  # a file's path, as a string or a pathlib.Path
+# --8<-- [end:path_like]
 
 
+# --8<-- [start:diverged]
 class TrainingDivergedError(RuntimeError):
     """The loss or the gradient stopped being a finite number: training blew up."""
+
+
+# --8<-- [end:diverged]
 
 
 # --8<-- [start:config]
@@ -104,6 +110,8 @@ class TrainConfig:
             raise ValueError(f"grad_clip must be > 0, or None for no clipping; got {self.grad_clip!r}")
         check_int(self.eval_interval, "eval_interval")
         check_int(self.eval_steps, "eval_steps")
+
+
 # --8<-- [end:config]
 
 
@@ -121,9 +129,12 @@ def lr_at(step: int, config: TrainConfig) -> float:
     progress = min(1.0, (step - config.warmup_steps) / decay_steps) if decay_steps > 0 else 1.0
     cosine = 0.5 * (1.0 + math.cos(math.pi * progress))  # 1 -> 0 along half a cosine
     return config.final_lr + cosine * (config.lr - config.final_lr)
+
+
 # --8<-- [end:lr_at]
 
 
+# --8<-- [start:results]
 class EvalPoint(NamedTuple):
     """Mean losses measured at one moment of training (before the update of ``step``)."""
 
@@ -148,6 +159,9 @@ class TrainResult:
         return self.evals[-1].train_loss
 
 
+# --8<-- [end:results]
+
+
 # --8<-- [start:optimizer]
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
     """AdamW over the trainable parameters; weight decay only on matrices.
@@ -165,6 +179,8 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
     return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas)
+
+
 # --8<-- [end:optimizer]
 
 
@@ -185,6 +201,8 @@ class Batches:
         if self.all is not None:
             return self.all
         return get_batch(self.data, self.block_size, self.batch_size, generator)
+
+
 # --8<-- [end:batches]
 
 
@@ -212,16 +230,23 @@ def estimate_loss(
     losses = [model(*batches.next(generator))[1].item() for _ in range(n)]
     model.train(was_training)
     return sum(losses) / n
+
+
 # --8<-- [end:estimate_loss]
 
 
+# --8<-- [start:block_size]
 def _block_size(model: nn.Module, config: TrainConfig) -> int:
+    """The context length to train with: the config's, or else the model's."""
     if config.block_size is not None:
         return config.block_size
     model_config = getattr(model, "config", None)
     if model_config is None or not hasattr(model_config, "block_size"):
         raise ValueError("set TrainConfig.block_size: the model has no config.block_size to take it from")
     return model_config.block_size
+
+
+# --8<-- [end:block_size]
 
 
 # --8<-- [start:train_step]
@@ -261,6 +286,8 @@ def train_step(
         )
     optimizer.step()
     return loss.item(), norm.item()
+
+
 # --8<-- [end:train_step]
 
 
@@ -315,6 +342,8 @@ def train(
     evaluate(config.steps)  # the model as it ends up
     result.elapsed = time.perf_counter() - start
     return result
+
+
 # --8<-- [end:train]
 
 
@@ -350,6 +379,8 @@ def adamw_step(
     v_hat = v / (1 - beta2**t)
     # Each weight moves by about lr, whatever its gradient's scale.
     param.sub_(lr * m_hat / (v_hat.sqrt() + eps))
+
+
 # --8<-- [end:adamw_step]
 
 
@@ -369,6 +400,8 @@ def sgd_step(
     """
     velocity.mul_(momentum).add_(grad)  # keep rolling in the direction of recent gradients
     param.sub_(lr * velocity)
+
+
 # --8<-- [end:sgd_step]
 
 
@@ -412,4 +445,6 @@ def load_checkpoint(path: PathLike, model: nn.Module | None = None) -> tuple[nn.
         model = GPT(GPTConfig(**info["model_config"]))
     load_weights(model, path)
     return model, info
+
+
 # --8<-- [end:checkpoint]

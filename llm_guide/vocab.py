@@ -8,7 +8,8 @@ symbol to its id ("string to integer") and ``itos`` maps it back.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Literal, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Literal
 
 __all__ = [
     "Vocabulary",
@@ -21,6 +22,7 @@ __all__ = [
 ]
 
 
+# --8<-- [start:errors]
 class VocabularyError(ValueError):
     """Base class for the vocabulary's errors (all are ``ValueError``\\s)."""
 
@@ -37,6 +39,9 @@ class EmptyCorpusError(VocabularyError):
     """The text a vocabulary was asked to learn from has no symbols."""
 
 
+# --8<-- [end:errors]
+
+
 # --8<-- [start:split]
 def split_chars(text: str) -> list[str]:
     """Character level: every character, spaces and newlines included, is a symbol."""
@@ -50,6 +55,8 @@ def split_words(text: str) -> list[str]:
     """Word level: runs of letters and digits, each punctuation mark on its own,
     and special tokens written like ``<END>`` kept whole. Whitespace is dropped."""
     return _WORD.findall(text)
+
+
 # --8<-- [end:split]
 
 
@@ -130,9 +137,10 @@ class Vocabulary:
                 )
             if not 0 <= i < len(self):
                 raise UnknownIdError(
-                    f"id {i} is out of range for a vocabulary of size {len(self)} "
-                    f"(valid ids are 0 to {len(self) - 1})"
+                    f"id {i} is out of range for a vocabulary of size {len(self)} (valid ids are 0 to {len(self) - 1})"
                 )
             symbols.append(self.itos[i])
         return symbols
+
+
 # --8<-- [end:vocabulary]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Iterable, NamedTuple, Union
+from collections.abc import Iterable
+from typing import NamedTuple, Union
 
 import torch
 from safetensors import safe_open
@@ -25,6 +26,7 @@ __all__ = [
     "TensorRow",
     "state_dict_table",
     "tied_groups",
+    "TIED_KEY",
     "save_weights",
     "open_safetensors",
     "load_weights",
@@ -40,11 +42,6 @@ __all__ = [
     "add_lora",
     "merge_lora",
 ]
-
-PathLike = Union[str, "os.PathLike[str]"]
-
-# The metadata key under which save_weights records tied names (see below).
-_TIED_KEY = "llm_guide.tied"
 
 
 # --8<-- [start:table]
@@ -65,21 +62,15 @@ def state_dict_table(model: nn.Module) -> list[TensorRow]:
     ``tied_groups`` to find them, and count parameters with ``model.parameters()``,
     which lists a shared tensor once.
     """
-    return [
-        TensorRow(name, tuple(t.shape), t.dtype, t.numel())
-        for name, t in model.state_dict().items()
-    ]
+    return [TensorRow(name, tuple(t.shape), t.dtype, t.numel()) for name, t in model.state_dict().items()]
+
+
 # --8<-- [end:table]
 
 
 def _same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
     """True when two tensors are views of exactly the same memory."""
-    return (
-        a.data_ptr() == b.data_ptr()
-        and a.shape == b.shape
-        and a.stride() == b.stride()
-        and a.dtype == b.dtype
-    )
+    return a.data_ptr() == b.data_ptr() and a.shape == b.shape and a.stride() == b.stride() and a.dtype == b.dtype
 
 
 def tied_groups(model: nn.Module) -> list[list[str]]:
@@ -98,6 +89,12 @@ def tied_groups(model: nn.Module) -> list[list[str]]:
 
 
 # --8<-- [start:save_load]
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: The metadata key under which ``save_weights`` records tied names, for ``load_weights``.
+TIED_KEY = "llm_guide.tied"
+
+
 def save_weights(model: nn.Module, path: PathLike, metadata: dict[str, str] | None = None) -> None:
     """Write every tensor of the model to a ``.safetensors`` file.
 
@@ -111,7 +108,7 @@ def save_weights(model: nn.Module, path: PathLike, metadata: dict[str, str] | No
     tied = {alias: group[0] for group in tied_groups(model) for alias in group[1:]}
     tensors = {name: t.contiguous() for name, t in state.items() if name not in tied}
     meta = dict(metadata or {})
-    meta[_TIED_KEY] = json.dumps(tied)
+    meta[TIED_KEY] = json.dumps(tied)
     save_file(tensors, os.fspath(path), metadata=meta)
 
 
@@ -140,7 +137,7 @@ def load_weights(model: nn.Module, path: PathLike) -> dict[str, str]:
     with open_safetensors(path) as f:
         meta = dict(f.metadata() or {})
         found = {name: f.get_tensor(name) for name in f.keys()}
-    for alias, source in json.loads(meta.pop(_TIED_KEY, "{}")).items():
+    for alias, source in json.loads(meta.pop(TIED_KEY, "{}")).items():
         found[alias] = found[source]
 
     expected = model.state_dict()
@@ -162,6 +159,8 @@ def load_weights(model: nn.Module, path: PathLike) -> dict[str, str]:
             )
     model.load_state_dict(found)
     return meta
+
+
 # --8<-- [end:save_load]
 
 
@@ -169,7 +168,7 @@ def read_metadata(path: PathLike) -> dict[str, str]:
     """The text metadata of a safetensors file, without loading any tensor."""
     with open_safetensors(path) as f:
         meta = dict(f.metadata() or {})
-    meta.pop(_TIED_KEY, None)
+    meta.pop(TIED_KEY, None)
     return meta
 
 
@@ -191,9 +190,7 @@ def bytes_for(n_params: int, dtype: str | torch.dtype = "float32") -> int:
     elif dtype in BYTES_PER_PARAM:
         per_param = BYTES_PER_PARAM[dtype]
     else:
-        raise ValueError(
-            f"unknown dtype {dtype!r}; use a torch.dtype or one of {sorted(BYTES_PER_PARAM)}"
-        )
+        raise ValueError(f"unknown dtype {dtype!r}; use a torch.dtype or one of {sorted(BYTES_PER_PARAM)}")
     if n_params < 0:
         raise ValueError(f"n_params must be >= 0, got {n_params}")
     return math.ceil(n_params * per_param)
@@ -206,15 +203,9 @@ def format_bytes(n_bytes: float) -> str:
             return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
         n_bytes /= 1000
     return f"{n_bytes:.1f} TB"
+
+
 # --8<-- [end:bytes]
-
-
-def count_trainable(model: nn.Module) -> int:
-    """Number of parameters the optimizer will change (``requires_grad`` is True).
-
-    ``model.parameters()`` lists a tied tensor once, so it is counted once.
-    """
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 # --8<-- [start:groups]
@@ -244,6 +235,8 @@ def parameter_groups(model: nn.Module) -> dict[str, int]:
     for name, p in model.named_parameters():
         totals[group_of(name)] += p.numel()
     return totals
+
+
 # --8<-- [end:groups]
 
 
@@ -301,21 +294,24 @@ class LoRALinear(nn.Module):
 
     def extra_repr(self) -> str:
         return f"rank={self.rank}, alpha={self.alpha}"
+
+
 # --8<-- [end:lora]
 
 
+# --8<-- [start:add_lora]
 def _matches(name: str, targets: Iterable[str]) -> bool:
     """``"c_attn"`` matches ``"transformer.h.0.attn.c_attn"``; a dotted target matches a suffix."""
     return any(name == t or name.endswith("." + t) for t in targets)
 
 
 def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
+    """Put ``module`` where the model's submodule ``name`` (``"transformer.h.0.attn.c_attn"``) was."""
     parent_name, _, child = name.rpartition(".")
     parent = model.get_submodule(parent_name) if parent_name else model
     setattr(parent, child, module)
 
 
-# --8<-- [start:add_lora]
 def add_lora(
     model: nn.Module,
     rank: int,
@@ -329,8 +325,7 @@ def add_lora(
     """
     targets = tuple(targets)
     chosen = [
-        name for name, module in model.named_modules()
-        if isinstance(module, nn.Linear) and _matches(name, targets)
+        name for name, module in model.named_modules() if isinstance(module, nn.Linear) and _matches(name, targets)
     ]
     if not chosen:
         linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
@@ -345,10 +340,7 @@ def add_lora(
         uses[id(p)] = uses.get(id(p), 0) + 1
     for name in chosen:
         if uses[id(model.get_submodule(name).weight)] > 1:
-            raise ValueError(
-                f"{name!r} shares its weight with another layer (tied weights); "
-                f"leave it out of targets"
-            )
+            raise ValueError(f"{name!r} shares its weight with another layer (tied weights); leave it out of targets")
 
     # Build every adapter before changing anything: LoRALinear checks rank and alpha (and
     # freezes its base layer), so a refused call must put the flags back as they were.
@@ -379,4 +371,14 @@ def merge_lora(model: nn.Module) -> list[str]:
         lora.base.weight += lora.delta_weight()
         _set_submodule(model, name, lora.base)
     return merged
+
+
+def count_trainable(model: nn.Module) -> int:
+    """Number of parameters the optimizer will change (``requires_grad`` is True).
+
+    ``model.parameters()`` lists a tied tensor once, so it is counted once.
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
 # --8<-- [end:add_lora]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from llm_guide.figures.style import visible, new_figure
+from llm_guide.figures.style import new_figure, visible
 
 __all__ = ["plot_attention_scaling", "plot_attention_maps"]
 
@@ -61,7 +61,14 @@ def plot_attention_maps(maps: Mapping[str, Any], tokens: Sequence[str], annotate
             for i in range(T):
                 for j in range(T):
                     if m[i, j] >= 0.005:
-                        ax.text(j, i, f"{m[i, j]:.1f}".lstrip("0"), ha="center", va="center", fontsize=6.5,
-                                color="white" if m[i, j] > 0.6 else "black")
+                        ax.text(
+                            j,
+                            i,
+                            f"{m[i, j]:.1f}".lstrip("0"),
+                            ha="center",
+                            va="center",
+                            fontsize=6.5,
+                            color="white" if m[i, j] > 0.6 else "black",
+                        )
     fig.colorbar(im, ax=list(axes[0]), fraction=0.025, pad=0.02)
     return fig

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from llm_guide.figures.style import visible, new_figure
+from llm_guide.figures.style import new_figure, visible
 
 __all__ = ["plot_embedding_lookup", "plot_embedding_pca", "plot_activations"]
 
@@ -40,8 +40,12 @@ def plot_embedding_lookup(table: Any, labels: Sequence[str], ids: Sequence[int])
         ax.text(-0.3, i + 0.5, f"{i}  {visible(label)}", ha="right", va="center", fontsize=8)
     for t, i in enumerate(ids):
         ax.add_patch(Rectangle((0, i), C, 1, fill=False, edgecolor="black", linewidth=1.6))
-        ax.annotate("", xy=(x_out - 0.2, t + 0.5), xytext=(C + 0.2, i + 0.5),
-                    arrowprops=dict(arrowstyle="-|>", color="0.3", linewidth=0.9, shrinkA=0, shrinkB=0))
+        ax.annotate(
+            "",
+            xy=(x_out - 0.2, t + 0.5),
+            xytext=(C + 0.2, i + 0.5),
+            arrowprops=dict(arrowstyle="-|>", color="0.3", linewidth=0.9, shrinkA=0, shrinkB=0),
+        )
         ax.text(x_out + C + 0.3, t + 0.5, f"t={t}: {visible(labels[i])} (id {i})", ha="left", va="center", fontsize=8)
     ax.text(C / 2, -0.4, f"the table: V = {V} rows, C = {C} columns", ha="center", va="bottom", fontsize=9)
     ax.text(x_out + C / 2, -0.4, f"the lookup: T = {T} rows", ha="center", va="bottom", fontsize=9)
@@ -68,7 +72,7 @@ def plot_embedding_pca(
             raise ValueError(f"need ({len(labels)}, 2) coordinates, one row per label, got {xy.shape}")
     colour_of: dict[str, Any] = {}
     palette = plt.get_cmap("tab10")
-    for k, (name, members) in enumerate((groups or {}).items()):
+    for k, members in enumerate((groups or {}).values()):
         for label in members:
             colour_of[label] = palette(k)
     fig, axes = new_figure(1, 2, width=9.0, height=4.2)
@@ -76,8 +80,14 @@ def plot_embedding_pca(
         for (x, y), label in zip(xy, labels):
             colour = colour_of.get(label, "0.45")
             ax.scatter([x], [y], s=18, color=colour, zorder=3)
-            ax.annotate(visible(label), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=8,
-                        color=colour if label in colour_of else "0.25")
+            ax.annotate(
+                visible(label),
+                (x, y),
+                xytext=(3, 3),
+                textcoords="offset points",
+                fontsize=8,
+                color=colour if label in colour_of else "0.25",
+            )
         ax.set_title(title, fontsize=10)
         ax.margins(0.15)
         if explained is not None:
@@ -85,8 +95,9 @@ def plot_embedding_pca(
             ax.set_xlabel(f"PC1 ({e1:.0%} of the variance)")
             ax.set_ylabel(f"PC2 ({e2:.0%})")
     if groups:
-        handles = [plt.Line2D([], [], marker="o", linestyle="", color=palette(k), label=name)
-                   for k, name in enumerate(groups)]
+        handles = [
+            plt.Line2D([], [], marker="o", linestyle="", color=palette(k), label=name) for k, name in enumerate(groups)
+        ]
         fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=len(handles), frameon=False)
         fig.tight_layout(rect=(0, 0.07, 1, 1))
     else:
@@ -120,7 +131,9 @@ def plot_activations(
     positions = np.arange(len(scores))
     bars = right.bar(positions, probs, color="#3b5bdb", alpha=0.8)
     for bar, p in zip(bars, probs):
-        right.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{p:.2f}", ha="center", va="bottom", fontsize=8)
+        right.text(
+            bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{p:.2f}", ha="center", va="bottom", fontsize=8
+        )
     right.set_xticks(positions, [f"{s:g}" for s in scores])
     right.set_xlabel("score")
     right.set_ylabel("probability")

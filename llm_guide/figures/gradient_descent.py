@@ -14,9 +14,7 @@ from llm_guide.figures.style import as_array, new_figure
 __all__ = ["plot_descent_1d", "plot_descent_2d", "plot_lr_schedule", "plot_loss_curves"]
 
 
-def plot_descent_1d(
-    f: Any, paths: Mapping[str, Any], lo: float, hi: float, xlabel: str = "weight w"
-) -> Figure:
+def plot_descent_1d(f: Any, paths: Mapping[str, Any], lo: float, hi: float, xlabel: str = "weight w") -> Figure:
     """One panel per path (``label -> DescentPath``): the loss curve ``f`` over
     [lo, hi], widened to hold the whole path, and the points gradient descent
     visited, joined in order (the first marked as the start)."""
@@ -106,11 +104,13 @@ def plot_loss_curves(results: Mapping[str, Any], title: str = "") -> Figure:
         raise ValueError("plot_loss_curves needs at least one training result")
     fig, axes = new_figure(1, len(results), width=4.6 * len(results), height=3.3, squeeze=False)
     for ax, (label, result) in zip(axes[0], results.items()):
-        ax.plot(range(len(result.losses)), result.losses, color="#4c6ef5", alpha=0.25, linewidth=0.8,
-                label="batch loss")
+        ax.plot(
+            range(len(result.losses)), result.losses, color="#4c6ef5", alpha=0.25, linewidth=0.8, label="batch loss"
+        )
         steps = [e.step for e in result.evals]
-        ax.plot(steps, [e.train_loss for e in result.evals], "-o", color="#4c6ef5", markersize=3.5,
-                label="train (mean)")
+        ax.plot(
+            steps, [e.train_loss for e in result.evals], "-o", color="#4c6ef5", markersize=3.5, label="train (mean)"
+        )
         if any(e.val_loss is not None for e in result.evals):
             points = [(e.step, e.val_loss) for e in result.evals if e.val_loss is not None]
             ax.plot(*zip(*points), "-s", color="#f76707", markersize=3.5, label="validation (mean)")

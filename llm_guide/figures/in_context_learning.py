@@ -53,7 +53,9 @@ def plot_icl_phase_change(
         values = [100 * by_part[p] for p in parts]
         bars = right.bar(xs, values, width=width * 0.95, color=colours(k), label=label)
         for bar, value in zip(bars, values):
-            right.text(bar.get_x() + bar.get_width() / 2, value + 1.5, f"{value:.0f}%", ha="center", va="bottom", fontsize=8)
+            right.text(
+                bar.get_x() + bar.get_width() / 2, value + 1.5, f"{value:.0f}%", ha="center", va="bottom", fontsize=8
+            )
     right.set_xticks(np.arange(len(parts)), parts)
     right.legend(frameon=False, fontsize=8, loc="upper left")
     right.set_ylim(0, 112)

@@ -55,8 +55,7 @@ def plot_position_tables(tables: Mapping[str, Any]) -> Figure:
         if t.ndim != 2:
             raise ValueError(f"table {name!r} must be (T, C), got shape {t.shape}")
     n = len(arrays)
-    fig, axes = new_figure(2, n, width=3.3 * n + 0.6, height=6.6, squeeze=False,
-                           gridspec_kw={"height_ratios": [1, 1]})
+    fig, axes = new_figure(2, n, width=3.3 * n + 0.6, height=6.6, squeeze=False, gridspec_kw={"height_ratios": [1, 1]})
     for k, (name, t) in enumerate(arrays.items()):
         top, bottom = axes[0][k], axes[1][k]
         for ax in (top, bottom):

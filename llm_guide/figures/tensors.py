@@ -22,7 +22,9 @@ def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(strides))
 
 
-def plot_tensor_memory(shape: tuple[int, int, int] = (2, 3, 4), highlight: tuple[int, int, int] | None = None) -> Figure:
+def plot_tensor_memory(
+    shape: tuple[int, int, int] = (2, 3, 4), highlight: tuple[int, int, int] | None = None
+) -> Figure:
     """A contiguous 3-D tensor twice: as the grids we picture (top) and as the flat
     buffer it really is (bottom), each cell labelled with its offset in the buffer.
     Arrows show the strides: how far one step along each dimension moves in memory.
@@ -48,12 +50,19 @@ def plot_tensor_memory(shape: tuple[int, int, int] = (2, 3, 4), highlight: tuple
         strong = offset == target
         ax.add_patch(
             Rectangle(
-                (x, y), 1, 1, facecolor=colours[block], alpha=0.9 if strong else 0.3,
-                edgecolor="black", linewidth=2.0 if strong else 0.6, clip_on=False,
+                (x, y),
+                1,
+                1,
+                facecolor=colours[block],
+                alpha=0.9 if strong else 0.3,
+                edgecolor="black",
+                linewidth=2.0 if strong else 0.6,
+                clip_on=False,
             )
         )
-        ax.text(x + 0.5, y + 0.5, str(offset), ha="center", va="center", fontsize=7,
-                color="white" if strong else "black")
+        ax.text(
+            x + 0.5, y + 0.5, str(offset), ha="center", va="center", fontsize=7, color="white" if strong else "black"
+        )
 
     # Top: the logical view, one d1 x d2 grid per index of the first dimension.
     x0_top = (width - top_width) / 2
@@ -78,12 +87,14 @@ def plot_tensor_memory(shape: tuple[int, int, int] = (2, 3, 4), highlight: tuple
         if stride >= numel or shape[dim] == 1:
             continue
         ax.annotate(
-            "", xy=(x0 + stride + 0.5, 1.0), xytext=(x0 + 0.5, 1.0),
-            arrowprops=dict(arrowstyle="-|>", connectionstyle="arc3,rad=-0.45", color="black",
-                            linewidth=0.9, shrinkA=0, shrinkB=0),
+            "",
+            xy=(x0 + stride + 0.5, 1.0),
+            xytext=(x0 + 0.5, 1.0),
+            arrowprops=dict(
+                arrowstyle="-|>", connectionstyle="arc3,rad=-0.45", color="black", linewidth=0.9, shrinkA=0, shrinkB=0
+            ),
         )
-        ax.text(x0 + stride / 2 + 0.5, 1.0 + 0.225 * stride + 0.35, f"+{stride}", ha="center",
-                va="bottom", fontsize=8)
+        ax.text(x0 + stride / 2 + 0.5, 1.0 + 0.225 * stride + 0.35, f"+{stride}", ha="center", va="bottom", fontsize=8)
     # Below the buffer: which runs of memory are rows t[i, j] and blocks t[i].
     for level, (run, name) in enumerate(((strides[1], "t[{i},{j}]"), (strides[0], "t[{i}]"))):
         y = -0.35 - 0.7 * level
@@ -125,8 +136,18 @@ def plot_sliding_windows(x_rows: list[str], y_rows: list[str]) -> Figure:
 
     def row(symbols, start: int, y: float, colour, alpha: float) -> None:
         for k, symbol in enumerate(symbols):
-            ax.add_patch(Rectangle((start + k, y), 1, 0.9, facecolor=colour, alpha=alpha,
-                                                      edgecolor="black", linewidth=0.6, clip_on=False))
+            ax.add_patch(
+                Rectangle(
+                    (start + k, y),
+                    1,
+                    0.9,
+                    facecolor=colour,
+                    alpha=alpha,
+                    edgecolor="black",
+                    linewidth=0.6,
+                    clip_on=False,
+                )
+            )
             ax.text(start + k + 0.5, y + 0.45, _show(symbol), ha="center", va="center", fontsize=9)
 
     top = 2.3 * n + 0.7

@@ -67,7 +67,16 @@ def plot_cache_work(calls: Mapping[str, Sequence[tuple[int, int]]], full_at: int
             ax.axvline(full_at, color="0.5", linewidth=0.8, linestyle=":")
     left.legend(frameon=False, fontsize=8)
     if full_at is not None:
-        right.annotate("context full", xy=(full_at, 0.95), xycoords=("data", "axes fraction"),
-                       xytext=(-4, 0), textcoords="offset points", ha="right", va="top", fontsize=8, color="0.4")
+        right.annotate(
+            "context full",
+            xy=(full_at, 0.95),
+            xycoords=("data", "axes fraction"),
+            xytext=(-4, 0),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize=8,
+            color="0.4",
+        )
     fig.tight_layout()
     return fig

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from llm_guide.figures.style import visible, new_figure
+from llm_guide.figures.style import new_figure, visible
 
 __all__ = ["plot_token_pieces", "plot_tokens_tradeoff"]
 
@@ -32,10 +32,14 @@ def plot_token_pieces(rows: Mapping[str, Sequence[str]], title: str = "") -> Fig
         x = 0.0
         for k, piece in enumerate(pieces):
             shown = visible(piece)
-            ax.add_patch(Rectangle((x, y), len(shown), 1.0, facecolor=colours[k % len(colours)],
-                                   edgecolor="#555555", linewidth=0.5))
-            ax.text(x + len(shown) / 2, y + 0.5, shown, ha="center", va="center",
-                    family="DejaVu Sans Mono", fontsize=8.5)
+            ax.add_patch(
+                Rectangle(
+                    (x, y), len(shown), 1.0, facecolor=colours[k % len(colours)], edgecolor="#555555", linewidth=0.5
+                )
+            )
+            ax.text(
+                x + len(shown) / 2, y + 0.5, shown, ha="center", va="center", family="DejaVu Sans Mono", fontsize=8.5
+            )
             x += len(shown) + gap
         ax.text(-0.6, y + 0.5, label, ha="right", va="center", fontsize=9)
         ax.text(x + 0.4, y + 0.5, f"{len(pieces)} tokens", ha="left", va="center", fontsize=8, color="#444444")
@@ -71,8 +75,9 @@ def plot_tokens_tradeoff(
     # Labels alternate above and below, in order of size, so close neighbours don't collide.
     for k, (label, (size, per_100)) in enumerate(sorted(points.items(), key=lambda item: item[1][0])):
         right.scatter([size], [per_100], s=30, color="#e8590c", zorder=3)
-        right.annotate(label, (size, per_100), textcoords="offset points", fontsize=8.5,
-                       xytext=(6, 5) if k % 2 == 0 else (6, -13))
+        right.annotate(
+            label, (size, per_100), textcoords="offset points", fontsize=8.5, xytext=(6, 5) if k % 2 == 0 else (6, -13)
+        )
     right.legend(loc="upper right", fontsize=8, frameon=False)
     right.set_xscale("log")
     sizes = [size for size, _ in points.values()]

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from llm_guide.figures.style import visible, new_figure
+from llm_guide.figures.style import new_figure, visible
 
 __all__ = ["plot_next_token_panels"]
 
@@ -40,16 +40,26 @@ def plot_next_token_panels(
         p = np.asarray(probs, dtype=float)
         kept = p > 0
         ax.bar(positions[kept], p[kept], color="#3b5bdb", alpha=0.85)
-        ax.bar(positions[~kept], np.full((~kept).sum(), 0.02), color="none", edgecolor="0.6",
-               linewidth=0.6, linestyle=":")
+        ax.bar(
+            positions[~kept], np.full((~kept).sum(), 0.02), color="none", edgecolor="0.6", linewidth=0.6, linestyle=":"
+        )
         # every panel uses the same order: name the tokens only where no panel sits below
         ax.set_xticks(positions, names if k + ncols >= n else [], rotation=90, fontsize=7.5)
         ax.grid(False, axis="x")  # one vertical line per token would only add clutter
         ax.set_ylim(0, 1.05)
         ax.set_title(name, fontsize=9.5)
         if captions and name in captions:
-            ax.text(0.5, -0.42, "\n".join(textwrap.wrap(captions[name], 44)), transform=ax.transAxes,
-                    ha="center", va="top", fontsize=7.5, style="italic", color="#333333")
+            ax.text(
+                0.5,
+                -0.42,
+                "\n".join(textwrap.wrap(captions[name], 44)),
+                transform=ax.transAxes,
+                ha="center",
+                va="top",
+                fontsize=7.5,
+                style="italic",
+                color="#333333",
+            )
     for k in range(n, nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     for row in axes:

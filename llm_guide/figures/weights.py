@@ -31,8 +31,9 @@ def plot_parameter_groups(models: Mapping[str, Mapping[str, int]], title: str = 
         left = 0.0
         for k, group in enumerate(groups):
             share = 100.0 * counts.get(group, 0) / total
-            ax.barh(row, share, left=left, color=colours[k % len(colours)], height=0.6,
-                    label=group if row == 0 else None)
+            ax.barh(
+                row, share, left=left, color=colours[k % len(colours)], height=0.6, label=group if row == 0 else None
+            )
             if share >= 4:
                 ax.text(left + share / 2, row, f"{share:.0f}%", ha="center", va="center", fontsize=8, color="white")
             left += share
@@ -70,7 +71,7 @@ def plot_weight_matrices(tensors: Mapping[str, Any], ncols: int = 3, title: str 
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
-    for ax in list(axes.flat)[len(items):]:
+    for ax in list(axes.flat)[len(items) :]:
         ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize=10)

@@ -126,7 +126,10 @@ def _import_problem(chapter: Chapter, folder: Path, limit: float) -> tuple[Any, 
     except CheckTimeout as error:
         from llm_guide.workbook.grading import _where
 
-        return None, f"importing {chapter.filename} took longer than {limit:g} s{_where(error)}: a loop at the top of a file?"
+        return (
+            None,
+            f"importing {chapter.filename} took longer than {limit:g} s{_where(error)}: a loop at the top of a file?",
+        )
     except ModuleNotFoundError as error:
         if error.name and error.name[:2].isdigit():
             return None, f"it imports {error.name}.py, which is missing from the folder"
@@ -134,7 +137,10 @@ def _import_problem(chapter: Chapter, folder: Path, limit: float) -> tuple[Any, 
     except Exception as error:  # anything a reader's top-level code can raise
         from llm_guide.workbook.grading import _one_line, _where
 
-        return None, f"{chapter.filename} could not be imported: {type(error).__name__}: {_one_line(error)}{_where(error)}"
+        return (
+            None,
+            f"{chapter.filename} could not be imported: {type(error).__name__}: {_one_line(error)}{_where(error)}",
+        )
 
 
 def check_dir(
@@ -190,7 +196,9 @@ def check_dir(
             todos = [t for t in TODOS if t.chapter == c]
             module, problem = None, ""
             if not (root / c.filename).is_file():
-                problem = f"{c.filename} is missing; llm-guide workbook init OTHER_FOLDER writes a fresh copy to take it from"
+                problem = (
+                    f"{c.filename} is missing; llm-guide workbook init OTHER_FOLDER writes a fresh copy to take it from"
+                )
             else:
                 module, problem = _import_problem(c, root, time_limit or 10.0)
             for todo in todos:

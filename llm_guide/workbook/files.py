@@ -19,12 +19,13 @@ import inspect
 import os
 import re
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
 from llm_guide.workbook.todos import CHAPTERS, TODOS, Chapter, Todo
 
@@ -88,7 +89,7 @@ def _loaded_names(source: str) -> list[str]:
     return names
 
 
-@lru_cache(maxsize=None)
+@cache
 def _module_imports(module_name: str) -> dict[str, str]:
     """name -> the import statement the module itself uses for it, one name per statement."""
     module = sys.modules[module_name]
@@ -111,13 +112,15 @@ def _module_imports(module_name: str) -> dict[str, str]:
     return lines
 
 
-@lru_cache(maxsize=None)
+@cache
 def _module_assignments(module_name: str) -> dict[str, str]:
     """name -> the source of the module-level statement that assigns it (constants such as ``_WORD``)."""
     source = inspect.getsource(sys.modules[module_name])
     found: dict[str, str] = {}
     for node in ast.parse(source).body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
         for target in targets:
             if isinstance(target, ast.Name):
                 found[target.id] = ast.get_source_segment(source, node) or ""

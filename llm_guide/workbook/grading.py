@@ -25,10 +25,11 @@ import threading
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -202,6 +203,7 @@ def deadline(seconds: float | None, use_signal: bool | None = None) -> Iterator[
     if use_signal is None:
         use_signal = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if use_signal:
+
         def on_alarm(signum: int, frame: Any) -> None:
             raise CheckTimeout(seconds)
 
@@ -304,7 +306,8 @@ def check(
         return result("wrong", error.message, error.diagnosis)
     except CheckTimeout:
         return result(
-            "wrong", f"still running after {limit:g} s, so the check was stopped: is there a loop that never ends?",
+            "wrong",
+            f"still running after {limit:g} s, so the check was stopped: is there a loop that never ends?",
             "timeout",
         )
     except RecursionError as error:
@@ -348,7 +351,8 @@ def _pair(value: Any, what: str) -> tuple[Any, Any]:
 
 def _close(a: Any, b: torch.Tensor, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
     return (
-        isinstance(a, torch.Tensor) and a.shape == b.shape
+        isinstance(a, torch.Tensor)
+        and a.shape == b.shape
         and torch.allclose(a.detach().double(), b.detach().double(), atol=atol, rtol=rtol)
     )
 
@@ -365,8 +369,12 @@ def _diff(what: str, got: torch.Tensor, want: torch.Tensor) -> Wrong:
     )
 
 
-def _recognise(got: torch.Tensor, variants: list[tuple[str, Callable[[], torch.Tensor], str]],
-               atol: float = 1e-5, rtol: float = 1e-4) -> None:
+def _recognise(
+    got: torch.Tensor,
+    variants: list[tuple[str, Callable[[], torch.Tensor], str]],
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+) -> None:
     """Raise the diagnosis of the first known mistake whose result ``got`` equals."""
     for diagnosis, make, message in variants:
         try:
@@ -429,7 +437,8 @@ def _check_split_words(split_words: Callable[[str], list[str]]) -> None:
         if got == text.split():
             raise Wrong(
                 f"split_words({text!r}) gave {got}: splitting on spaces leaves punctuation stuck to the "
-                "words; every punctuation mark is a symbol of its own", "whitespace-split",
+                "words; every punctuation mark is a symbol of its own",
+                "whitespace-split",
             )
         if "<END>" in text and "<END>" not in got and "END" in got:
             raise Wrong(f"split_words({text!r}) breaks <END> into pieces ({got}); keep <...> whole", "special-split")
@@ -449,18 +458,21 @@ def _check_vocabulary(Vocabulary: type) -> None:
         if len(itos) > len(ref.itos):
             raise Wrong(
                 f"itos has {len(itos)} entries for {len(ref.itos)} distinct symbols of {text!r}: a symbol "
-                "that occurs twice got a second id; use set(symbols)", "duplicate-ids",
+                "that occurs twice got a second id; use set(symbols)",
+                "duplicate-ids",
             )
         if sorted(itos) == sorted(ref.itos):
             if itos[0] != "<END>":
                 raise Wrong(
                     f"itos is {itos}: the special tokens come first, so they keep the same small ids "
-                    "whatever the corpus", "specials-not-first",
+                    "whatever the corpus",
+                    "specials-not-first",
                 )
             if itos[1:] == list(dict.fromkeys(text)):
                 raise Wrong(
                     f"itos is {itos}: the ids follow the order the symbols first appear in; sort the "
-                    "learned symbols, so the same set of symbols always gets the same ids", "not-sorted",
+                    "learned symbols, so the same set of symbols always gets the same ids",
+                    "not-sorted",
                 )
         raise Wrong(f"Vocabulary({text!r}, specials=['<END>']).itos is {itos}, expected {ref.itos}")
     if dict(v.stoi) != ref.stoi:
@@ -481,7 +493,8 @@ def _check_vocabulary(Vocabulary: type) -> None:
     else:
         raise Wrong(
             f"encode('hz') gave {got}, but 'z' is not in the vocabulary: raise an error (ValueError) "
-            "rather than silently dropping or inventing an id", "unknown-symbol-accepted",
+            "rather than silently dropping or inventing an id",
+            "unknown-symbol-accepted",
         )
     try:
         got = v.decode([len(ref)])
@@ -514,12 +527,14 @@ def _check_get_pair_counts(get_pair_counts: Callable[..., dict]) -> None:
             if got == ring:
                 raise Wrong(
                     f"get_pair_counts({ids}) gave {got}: it counts ({ids[-1]}, {ids[0]}) as if the sequence "
-                    "went round in a ring; the last id has no right neighbour", "wraps-around",
+                    "went round in a ring; the last id has no right neighbour",
+                    "wraps-around",
                 )
         if got == dict(Counter(zip(ids[::2], ids[1::2]))):
             raise Wrong(
                 f"get_pair_counts({ids}) gave {got}: it takes the ids two at a time and misses the "
-                f"overlapping pairs; expected {want}", "skips-overlaps",
+                f"overlapping pairs; expected {want}",
+                "skips-overlaps",
             )
         raise Wrong(f"get_pair_counts({ids}) gave {got}, expected {want}")
 
@@ -532,7 +547,7 @@ def _merge_variant(ids: list[int], pair: tuple[int, int], new_id: int, mistake: 
         if ids[i] == pair[0] and i + 1 < len(ids) and ids[i + 1] == pair[1]:
             out.append(new_id)
             if mistake == "first-only":
-                return out + list(ids[i + 2:])
+                return out + list(ids[i + 2 :])
             i += 1 if mistake == "overlapping-merge" else 2
         else:
             out.append(ids[i])
@@ -547,11 +562,17 @@ def _check_merge(merge: Callable[..., list[int]]) -> None:
     messages = {
         "first-only": "only the first occurrence of the pair is merged; merge every one",
         "overlapping-merge": "after a merge, move on two places: an id merged with its left neighbour "
-                             "cannot be merged again with its right one",
+        "cannot be merged again with its right one",
         "last-dropped": "the last id is lost: an id that is not part of a pair is kept, the last one too",
     }
-    cases = [([1, 2, 3, 1, 2], (1, 2), 4), ([7, 7, 7], (7, 7), 9), ([1, 2, 3], (1, 2), 9), ([3, 1], (1, 2), 9),
-             ([], (1, 2), 9), ([2, 1, 2, 1], (1, 2), 5)]
+    cases = [
+        ([1, 2, 3, 1, 2], (1, 2), 4),
+        ([7, 7, 7], (7, 7), 9),
+        ([1, 2, 3], (1, 2), 9),
+        ([3, 1], (1, 2), 9),
+        ([], (1, 2), 9),
+        ([2, 1, 2, 1], (1, 2), 5),
+    ]
     for ids, pair, new_id in cases:
         got, want = merge(list(ids), pair, new_id), reference(ids, pair, new_id)
         call = f"merge({ids}, {pair}, {new_id})"
@@ -578,22 +599,34 @@ def _check_windows(windows: Callable[..., torch.Tensor]) -> None:
             got = windows(given, 3)
         except RuntimeError as error:
             if "stack expects each tensor to be equal size" in str(error):
-                raise Wrong("the last window runs past the end of the ids: there are len(ids) - block_size "
-                            "windows, the last one ids[-(block_size + 1):]", "window-count") from None
+                raise Wrong(
+                    "the last window runs past the end of the ids: there are len(ids) - block_size "
+                    "windows, the last one ids[-(block_size + 1):]",
+                    "window-count",
+                ) from None
             raise
         want = reference(ids, 3)  # (7, 4)
         got = _tensor(got, f"windows(<10 ids>, 3) of a {type(given).__name__}")
         if got.shape == want.shape and torch.equal(got.long(), want):
             continue
         if got.dim() == 2 and got.shape[1] == 3:
-            raise Wrong(f"windows(<10 ids>, 3) has rows of {got.shape[1]} ids: a window needs block_size + 1 "
-                        "= 4, the block and the token that follows it", "window-length")
+            raise Wrong(
+                f"windows(<10 ids>, 3) has rows of {got.shape[1]} ids: a window needs block_size + 1 "
+                "= 4, the block and the token that follows it",
+                "window-length",
+            )
         if got.dim() == 2 and got.shape[1] == 4 and got.shape[0] != want.shape[0]:
             if got.shape[0] > 1 and got[1, 0] - got[0, 0] != 1:
-                raise Wrong(f"windows(<10 ids>, 3) has rows starting {got[:, 0].tolist()}: consecutive "
-                            "windows start one id apart", "window-step")
-            raise Wrong(f"windows(<10 ids>, 3) gives {got.shape[0]} windows; 10 ids make len(ids) - block_size "
-                        f"= {want.shape[0]} windows of 4", "window-count")
+                raise Wrong(
+                    f"windows(<10 ids>, 3) has rows starting {got[:, 0].tolist()}: consecutive "
+                    "windows start one id apart",
+                    "window-step",
+                )
+            raise Wrong(
+                f"windows(<10 ids>, 3) gives {got.shape[0]} windows; 10 ids make len(ids) - block_size "
+                f"= {want.shape[0]} windows of 4",
+                "window-count",
+            )
         if got.shape == want.shape:
             raise _diff("windows(<10 ids>, 3)", got, want)
         raise Wrong(f"windows(<10 ids>, 3) has shape {tuple(got.shape)}, expected {tuple(want.shape)}")
@@ -611,13 +644,22 @@ def _check_xy_pairs(xy_pairs: Callable[..., tuple]) -> None:
     if torch.equal(X, want_x) and torch.equal(Y, want_y):
         return
     if torch.equal(X, Y):
-        raise Wrong("the targets are not shifted by one: Y equals X, so the model would learn to copy its "
-                    "input; Y[i, t] is the token *after* X[i, t]", "targets-not-shifted")
+        raise Wrong(
+            "the targets are not shifted by one: Y equals X, so the model would learn to copy its "
+            "input; Y[i, t] is the token *after* X[i, t]",
+            "targets-not-shifted",
+        )
     if torch.equal(Y[:, 1:], X[:, :-1]):
-        raise Wrong("the targets are shifted the wrong way (or X and Y swapped): Y[i, t] is the token "
-                    "before X[i, t]; it should be the one after", "shifted-wrong-way")
-    raise _diff("X" if not torch.equal(X, want_x) else "Y", X if not torch.equal(X, want_x) else Y,
-                want_x if not torch.equal(X, want_x) else want_y)
+        raise Wrong(
+            "the targets are shifted the wrong way (or X and Y swapped): Y[i, t] is the token "
+            "before X[i, t]; it should be the one after",
+            "shifted-wrong-way",
+        )
+    raise _diff(
+        "X" if not torch.equal(X, want_x) else "Y",
+        X if not torch.equal(X, want_x) else Y,
+        want_x if not torch.equal(X, want_x) else want_y,
+    )
 
 
 @_grades("get_batch", "targets-not-shifted", "shifted-wrong-way", "last-window-never-drawn", "generator-ignored")
@@ -629,19 +671,27 @@ def _check_get_batch(get_batch: Callable[..., tuple]) -> None:
     if not torch.equal(x[:, 1:] - x[:, :-1], torch.ones(8, 4, dtype=x.dtype)) or x.min() < 100 or x.max() > 129:
         raise Wrong(f"each row of x should be block_size consecutive tokens of data, got the row {x[0].tolist()}")
     if torch.equal(y, x):
-        raise Wrong("the targets are not shifted by one: y equals x; y[b, t] is the token after x[b, t]",
-                    "targets-not-shifted")
+        raise Wrong(
+            "the targets are not shifted by one: y equals x; y[b, t] is the token after x[b, t]", "targets-not-shifted"
+        )
     if torch.equal(y, x - 1):
-        raise Wrong("the targets are shifted the wrong way: y[b, t] is the token before x[b, t], it should be "
-                    "the one after", "shifted-wrong-way")
+        raise Wrong(
+            "the targets are shifted the wrong way: y[b, t] is the token before x[b, t], it should be the one after",
+            "shifted-wrong-way",
+        )
     if not torch.equal(y, x + 1):
-        raise Wrong(f"y should be x shifted left by one: for x = {x[0].tolist()}, y = {(x[0] + 1).tolist()}, "
-                    f"got {y[0].tolist()}")
+        raise Wrong(
+            f"y should be x shifted left by one: for x = {x[0].tolist()}, y = {(x[0] + 1).tolist()}, "
+            f"got {y[0].tolist()}"
+        )
     again = get_batch(data, 5, 8, _gen(0))[0]
     other = get_batch(data, 5, 8, _gen(1))[0]
     if not torch.equal(again, x) or torch.equal(other, x):
-        raise Wrong("two generators seeded alike gave different batches (or different seeds the same): draw "
-                    "the starts with torch.randint(..., generator=generator)", "generator-ignored")
+        raise Wrong(
+            "two generators seeded alike gave different batches (or different seeds the same): draw "
+            "the starts with torch.randint(..., generator=generator)",
+            "generator-ignored",
+        )
     short = torch.arange(8)  # block_size 5: the starts 0, 1 and 2 are all possible
     g = _gen(2)
     starts: set[int] = set()
@@ -650,8 +700,10 @@ def _check_get_batch(get_batch: Callable[..., tuple]) -> None:
             rows = get_batch(short, 5, 8, g)[0]
         except RuntimeError as error:
             if "stack expects each tensor to be equal size" in str(error):
-                raise Wrong("a batch start too near the end: its rows came out short; the last start is "
-                            "len(data) - block_size - 1") from None
+                raise Wrong(
+                    "a batch start too near the end: its rows came out short; the last start is "
+                    "len(data) - block_size - 1"
+                ) from None
             raise
         starts.update(rows[:, 0].tolist())
     if starts != {0, 1, 2}:
@@ -672,8 +724,11 @@ def _check_relu(relu: Callable[[torch.Tensor], torch.Tensor]) -> None:
     original = x.clone()
     got = relu(x)
     if not torch.equal(x, original):
-        raise Wrong("relu changed the tensor it was given: return a new tensor (torch.where(...) or "
-                    "x.clamp(min=0)), since the caller may still need x", "changes-input")
+        raise Wrong(
+            "relu changed the tensor it was given: return a new tensor (torch.where(...) or "
+            "x.clamp(min=0)), since the caller may still need x",
+            "changes-input",
+        )
     got = _tensor(got, "relu(x)", (3, 4))
     if not _close(got, torch.relu(original), atol=0, rtol=0):
         raise _diff("relu(x)", got, torch.relu(original))
@@ -685,21 +740,36 @@ def _check_gelu(gelu: Callable[..., torch.Tensor]) -> None:
     got = _tensor(gelu(x), "gelu(x)", (41,))
     exact = F.gelu(x)
     if not _close(got, exact):
-        _recognise(got, [
-            ("gelu-is-silu", lambda: x * torch.sigmoid(x),
-             "this is x * sigmoid(x) (SiLU); GELU is x * Phi(x), with Phi(x) = 0.5 * (1 + erf(x / sqrt(2)))"),
-            ("gelu-missing-sqrt2", lambda: x * 0.5 * (1 + torch.erf(x)),
-             "the normal CDF is 0.5 * (1 + erf(x / sqrt(2))): the division by sqrt(2) is missing"),
-            ("approximate-ignored", lambda: F.gelu(x, approximate="tanh"),
-             "with approximate='none' (the default) this gives the tanh approximation; the default is the "
-             "exact erf form"),
-        ])
+        _recognise(
+            got,
+            [
+                (
+                    "gelu-is-silu",
+                    lambda: x * torch.sigmoid(x),
+                    "this is x * sigmoid(x) (SiLU); GELU is x * Phi(x), with Phi(x) = 0.5 * (1 + erf(x / sqrt(2)))",
+                ),
+                (
+                    "gelu-missing-sqrt2",
+                    lambda: x * 0.5 * (1 + torch.erf(x)),
+                    "the normal CDF is 0.5 * (1 + erf(x / sqrt(2))): the division by sqrt(2) is missing",
+                ),
+                (
+                    "approximate-ignored",
+                    lambda: F.gelu(x, approximate="tanh"),
+                    "with approximate='none' (the default) this gives the tanh approximation; the default is the "
+                    "exact erf form",
+                ),
+            ],
+        )
         raise _diff("gelu(x)", got, exact)
     tanh = _tensor(gelu(x, approximate="tanh"), "gelu(x, approximate='tanh')", (41,))
     if not _close(tanh, F.gelu(x, approximate="tanh")):
         if _close(tanh, exact):
-            raise Wrong("gelu(x, approximate='tanh') gives the exact GELU: the tanh formula is "
-                        "0.5 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))", "approximate-ignored")
+            raise Wrong(
+                "gelu(x, approximate='tanh') gives the exact GELU: the tanh formula is "
+                "0.5 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))",
+                "approximate-ignored",
+            )
         raise _diff("gelu(x, approximate='tanh')", tanh, F.gelu(x, approximate="tanh"))
 
 
@@ -727,26 +797,42 @@ def _check_sinusoidal_positions(sinusoidal_positions: Callable[..., torch.Tensor
     want = reference(T, C)
     if not _close(got, want):
         right = torch.arange(0, C, 2) / C
-        _recognise(got, [
-            ("sin-cos-swapped", lambda: _sinusoid_variant(T, C, right, "swapped"),
-             "sines and cosines are swapped: the even columns (0, 2, ...) hold the sines"),
-            ("halves-not-interleaved", lambda: _sinusoid_variant(T, C, right, "halves"),
-             "all the sines come first and then all the cosines; the columns alternate: "
-             "pe[:, 0::2] = sin, pe[:, 1::2] = cos"),
-            ("frequency-exponent", lambda: _sinusoid_variant(T, C, torch.arange(C // 2) / C, "interleaved"),
-             "the frequencies are base^(-i / C); they are base^(-2i / C), i = 0 .. C/2 - 1 "
-             "(torch.arange(0, C, 2) / C)"),
-            ("frequency-exponent", lambda: _sinusoid_variant(T, C, 2 * torch.arange(0, C, 2) / C, "interleaved"),
-             "the frequencies are base^(-4i / C): torch.arange(0, C, 2) already counts 2i, don't double it"),
-        ])
+        _recognise(
+            got,
+            [
+                (
+                    "sin-cos-swapped",
+                    lambda: _sinusoid_variant(T, C, right, "swapped"),
+                    "sines and cosines are swapped: the even columns (0, 2, ...) hold the sines",
+                ),
+                (
+                    "halves-not-interleaved",
+                    lambda: _sinusoid_variant(T, C, right, "halves"),
+                    "all the sines come first and then all the cosines; the columns alternate: "
+                    "pe[:, 0::2] = sin, pe[:, 1::2] = cos",
+                ),
+                (
+                    "frequency-exponent",
+                    lambda: _sinusoid_variant(T, C, torch.arange(C // 2) / C, "interleaved"),
+                    "the frequencies are base^(-i / C); they are base^(-2i / C), i = 0 .. C/2 - 1 "
+                    "(torch.arange(0, C, 2) / C)",
+                ),
+                (
+                    "frequency-exponent",
+                    lambda: _sinusoid_variant(T, C, 2 * torch.arange(0, C, 2) / C, "interleaved"),
+                    "the frequencies are base^(-4i / C): torch.arange(0, C, 2) already counts 2i, don't double it",
+                ),
+            ],
+        )
         raise _diff(f"sinusoidal_positions({T}, {C})", got, want)
     other = _tensor(sinusoidal_positions(T, C, base=100.0), "sinusoidal_positions(12, 8, base=100.0)", (T, C))
     if not _close(other, reference(T, C, base=100.0)):
         raise Wrong("sinusoidal_positions ignores base: the frequencies are base ** (-2i / C)")
 
 
-@_grades("TokenAndPositionEmbedding", "positions-missing", "position-by-token", "positions-not-cropped",
-         "parameter-names")
+@_grades(
+    "TokenAndPositionEmbedding", "positions-missing", "position-by-token", "positions-not-cropped", "parameter-names"
+)
 def _check_token_and_position_embedding(cls: type) -> None:
     from llm_guide.embeddings import TokenAndPositionEmbedding as Reference
 
@@ -760,21 +846,33 @@ def _check_token_and_position_embedding(cls: type) -> None:
             got = mine(idx)
         except (RuntimeError, IndexError) as error:
             if T < 8 and "size of tensor" in str(error):
-                raise Wrong("it fails for a sequence shorter than block_size (T = 5 < 8): add only the first T "
-                            "position vectors, self.wpe.weight[:T]", "positions-not-cropped") from None
+                raise Wrong(
+                    "it fails for a sequence shorter than block_size (T = 5 < 8): add only the first T "
+                    "position vectors, self.wpe.weight[:T]",
+                    "positions-not-cropped",
+                ) from None
             raise
         got = _tensor(got, f"the embedding of a (2, {T}) batch", (2, T, 6))
         with torch.no_grad():
             want = ref(idx)
             if _close(got, want):
                 continue
-            _recognise(got, [
-                ("positions-missing", lambda: ref.wte(idx),
-                 "the output is the token embeddings alone: add each position's vector, wpe.weight[:T]"),
-                ("position-by-token", lambda: ref.wte(idx) + ref.wpe(idx),
-                 "the position vectors are looked up by token id (wpe(idx)); look them up by position, "
-                 "0 .. T - 1"),
-            ])
+            _recognise(
+                got,
+                [
+                    (
+                        "positions-missing",
+                        lambda: ref.wte(idx),
+                        "the output is the token embeddings alone: add each position's vector, wpe.weight[:T]",
+                    ),
+                    (
+                        "position-by-token",
+                        lambda: ref.wte(idx) + ref.wpe(idx),
+                        "the position vectors are looked up by token id (wpe(idx)); look them up by position, "
+                        "0 .. T - 1",
+                    ),
+                ],
+            )
         raise _diff(f"the embedding of a (2, {T}) batch", got, want)
 
 
@@ -789,14 +887,23 @@ def _check_softmax(softmax: Callable[..., torch.Tensor]) -> None:
         e = torch.exp(square)
         shifted = torch.exp(square - square.amax(dim=-1, keepdim=True))
         message = "each row is divided by another row's sum: the sum lost its axis; use sum(dim=dim, keepdim=True)"
-        _recognise(got, [
-            ("sum-without-keepdim", lambda: e / e.sum(dim=-1), message),
-            ("sum-without-keepdim", lambda: shifted / shifted.sum(dim=-1), message),
-            ("softmax-axis", lambda: torch.softmax(square, dim=0),
-             "softmax(x, dim=-1) normalised the columns (dim 0); it should normalise along dim"),
-            ("softmax-axis", lambda: e / e.sum(),
-             "softmax(x, dim=-1) normalised over all the numbers at once; normalise along dim only"),
-        ])
+        _recognise(
+            got,
+            [
+                ("sum-without-keepdim", lambda: e / e.sum(dim=-1), message),
+                ("sum-without-keepdim", lambda: shifted / shifted.sum(dim=-1), message),
+                (
+                    "softmax-axis",
+                    lambda: torch.softmax(square, dim=0),
+                    "softmax(x, dim=-1) normalised the columns (dim 0); it should normalise along dim",
+                ),
+                (
+                    "softmax-axis",
+                    lambda: e / e.sum(),
+                    "softmax(x, dim=-1) normalised over all the numbers at once; normalise along dim only",
+                ),
+            ],
+        )
         raise _diff("softmax(x, dim=-1)", got, torch.softmax(square, dim=-1))
     x = torch.randn(2, 3, 4, generator=_gen(1)) * 3
     for dim in (-1, 1, 0):
@@ -804,17 +911,27 @@ def _check_softmax(softmax: Callable[..., torch.Tensor]) -> None:
         want = torch.softmax(x, dim=dim)
         if _close(got, want):
             continue
-        _recognise(got, [
-            ("softmax-axis", lambda d=other: torch.softmax(x, dim=d),
-             f"softmax(x, dim={dim}) normalised along dim {other} instead: pass dim on to max and sum")
-            for other in (-1, -2, -3) if other % 3 != dim % 3
-        ])
+        _recognise(
+            got,
+            [
+                (
+                    "softmax-axis",
+                    lambda d=other: torch.softmax(x, dim=d),
+                    f"softmax(x, dim={dim}) normalised along dim {other} instead: pass dim on to max and sum",
+                )
+                for other in (-1, -2, -3)
+                if other % 3 != dim % 3
+            ],
+        )
         raise _diff(f"softmax(x, dim={dim})", got, want)
     big = torch.tensor([1000.0, 1001.0, 1002.0])
     got = _tensor(softmax(big), "softmax([1000, 1001, 1002])", (3,))
     if not torch.isfinite(got).all():
-        raise Wrong(f"softmax([1000, 1001, 1002]) gave {got.tolist()}: exp(1000) overflows to inf; subtract "
-                    "the maximum first (it cancels out)", "softmax-overflow")
+        raise Wrong(
+            f"softmax([1000, 1001, 1002]) gave {got.tolist()}: exp(1000) overflows to inf; subtract "
+            "the maximum first (it cancels out)",
+            "softmax-overflow",
+        )
     if not _close(got, torch.softmax(big, dim=-1)):
         raise _diff("softmax([1000, 1001, 1002])", got, torch.softmax(big, dim=-1))
     masked = _tensor(softmax(torch.tensor([0.0, float("-inf"), 1.0])), "softmax([0, -inf, 1])", (3,))
@@ -828,8 +945,11 @@ def _check_causal_mask(causal_mask: Callable[..., torch.Tensor]) -> None:
     got = _tensor(causal_mask(T), f"causal_mask({T})", (T, T))
     want = torch.tril(torch.ones(T, T, dtype=torch.bool))
     if got.dtype != torch.bool:
-        raise Wrong(f"causal_mask({T}) has dtype {got.dtype}; make it torch.bool (True = may attend): "
-                    "masked_fill(~mask, ...) needs True and False", "mask-not-bool")
+        raise Wrong(
+            f"causal_mask({T}) has dtype {got.dtype}; make it torch.bool (True = may attend): "
+            "masked_fill(~mask, ...) needs True and False",
+            "mask-not-bool",
+        )
     if not torch.equal(got, want):
         future = torch.triu(got, diagonal=1)
         if future.any():
@@ -840,22 +960,29 @@ def _check_causal_mask(causal_mask: Callable[..., torch.Tensor]) -> None:
                 how = "it is upper triangular, the transpose of the right mask: use torch.tril"
             else:
                 how = f"[{i}, {j}] is True"
-            raise Wrong(f"the mask lets the future in: position {i} may attend to the later position {j} "
-                        f"({how})", "future-visible")
+            raise Wrong(
+                f"the mask lets the future in: position {i} may attend to the later position {j} ({how})",
+                "future-visible",
+            )
         if torch.equal(got, torch.tril(want, diagonal=-1)):
-            raise Wrong("the diagonal is False, so a token cannot attend to itself (and position 0 to nothing "
-                        "at all): j <= i, not j < i", "diagonal-hidden")
+            raise Wrong(
+                "the diagonal is False, so a token cannot attend to itself (and position 0 to nothing "
+                "at all): j <= i, not j < i",
+                "diagonal-hidden",
+            )
         if torch.equal(got, torch.eye(T, dtype=torch.bool)):
-            raise Wrong("only the diagonal is True: a token may attend to itself *and every earlier token*",
-                        "past-hidden")
+            raise Wrong(
+                "only the diagonal is True: a token may attend to itself *and every earlier token*", "past-hidden"
+            )
         raise Wrong(f"causal_mask({T}) is {got.int().tolist()}, expected {want.int().tolist()}")
     on_cpu = _tensor(causal_mask(3, device="cpu"), "causal_mask(3, device='cpu')", (3, 3))
     if on_cpu.device.type != "cpu":
         raise Wrong("causal_mask(T, device=...) should make the mask on that device")
 
 
-def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, scale: float,
-               dim: int = -1, masking: str = "-inf") -> tuple[torch.Tensor, torch.Tensor]:
+def _attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, scale: float, dim: int = -1, masking: str = "-inf"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Attention done right (the defaults) or with one of the usual mistakes."""
     T = q.size(-2)
     scores = q @ k.transpose(-2, -1) * scale
@@ -870,8 +997,15 @@ def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, 
     return weights @ v, weights
 
 
-@_grades("scaled_dot_product_attention", "missing-scale", "scale-by-d", "softmax-axis", "future-visible",
-         "mask-after-softmax", "mask-with-zero")
+@_grades(
+    "scaled_dot_product_attention",
+    "missing-scale",
+    "scale-by-d",
+    "softmax-axis",
+    "future-visible",
+    "mask-after-softmax",
+    "mask-with-zero",
+)
 def _check_scaled_dot_product_attention(attention: Callable[..., tuple]) -> None:
     g = _gen(0)
     q, k = (torch.randn(2, 2, 5, 8, generator=g) * 1.5 for _ in range(2))
@@ -886,35 +1020,62 @@ def _check_scaled_dot_product_attention(attention: Callable[..., tuple]) -> None
         if _close(out, want):
             continue
         variants = [
-            ("missing-scale", lambda: _attention(q, k, v, causal, 1.0)[0],
-             "the scores are not divided by sqrt(d): dot products of d numbers grow like sqrt(d) and push "
-             "softmax towards one-hot weights"),
-            ("scale-by-d", lambda: _attention(q, k, v, causal, 1 / d)[0],
-             "the scores are divided by d; divide by sqrt(d) (math.sqrt(q.size(-1)))"),
-            ("softmax-axis", lambda: _attention(q, k, v, causal, d ** -0.5, dim=-2)[0],
-             "softmax runs over the queries (dim -2): each query's weights over the keys, the last axis, "
-             "must sum to 1"),
+            (
+                "missing-scale",
+                lambda: _attention(q, k, v, causal, 1.0)[0],
+                "the scores are not divided by sqrt(d): dot products of d numbers grow like sqrt(d) and push "
+                "softmax towards one-hot weights",
+            ),
+            (
+                "scale-by-d",
+                lambda: _attention(q, k, v, causal, 1 / d)[0],
+                "the scores are divided by d; divide by sqrt(d) (math.sqrt(q.size(-1)))",
+            ),
+            (
+                "softmax-axis",
+                lambda: _attention(q, k, v, causal, d**-0.5, dim=-2)[0],
+                "softmax runs over the queries (dim -2): each query's weights over the keys, the last axis, "
+                "must sum to 1",
+            ),
         ]
         if causal:
             variants += [
-                ("mask-with-zero", lambda: _attention(q, k, v, True, d ** -0.5, masking="zero")[0],
-                 "the future scores are set to 0 before softmax, and exp(0) is not 0: set them to "
-                 "float('-inf')"),
-                ("mask-after-softmax", lambda: _attention(q, k, v, True, d ** -0.5, masking="after")[0],
-                 "the future weights are zeroed after softmax, so a row no longer sums to 1: mask the "
-                 "scores with -inf before softmax"),
-                ("future-visible", lambda: _attention(q, k, v, False, d ** -0.5)[0],
-                 "causal=True changes nothing: every position still attends to later ones"),
+                (
+                    "mask-with-zero",
+                    lambda: _attention(q, k, v, True, d**-0.5, masking="zero")[0],
+                    "the future scores are set to 0 before softmax, and exp(0) is not 0: set them to float('-inf')",
+                ),
+                (
+                    "mask-after-softmax",
+                    lambda: _attention(q, k, v, True, d**-0.5, masking="after")[0],
+                    "the future weights are zeroed after softmax, so a row no longer sums to 1: mask the "
+                    "scores with -inf before softmax",
+                ),
+                (
+                    "future-visible",
+                    lambda: _attention(q, k, v, False, d**-0.5)[0],
+                    "causal=True changes nothing: every position still attends to later ones",
+                ),
             ]
         _recognise(out, variants)
         if causal and torch.triu(weights.detach(), diagonal=1).abs().max() > 1e-6:
-            raise Wrong("with causal=True a position still puts weight on later positions (the weights above "
-                        "the diagonal are not 0)", "future-visible")
+            raise Wrong(
+                "with causal=True a position still puts weight on later positions (the weights above "
+                "the diagonal are not 0)",
+                "future-visible",
+            )
         raise _diff(f"the output of {call}", out, want)
 
 
-def _mha_variant(ref: nn.Module, x: torch.Tensor, *, split: bool = True, merge: bool = True,
-                 project: bool = True, causal: bool = True) -> torch.Tensor:
+def _mha_variant(
+    ref: nn.Module,
+    x: torch.Tensor,
+    *,
+    split: bool = True,
+    merge: bool = True,
+    project: bool = True,
+    causal: bool = True,
+) -> torch.Tensor:
     B, T, C = x.shape
     nh, hs = ref.n_head, C // ref.n_head
     q, k, v = ref.c_attn(x).split(C, dim=2)
@@ -924,8 +1085,14 @@ def _mha_variant(ref: nn.Module, x: torch.Tensor, *, split: bool = True, merge: 
     return ref.c_proj(y) if project else y
 
 
-@_grades("MultiHeadAttention", "parameter-names", "heads-not-transposed", "heads-merged-wrong", "future-visible",
-         "missing-projection")
+@_grades(
+    "MultiHeadAttention",
+    "parameter-names",
+    "heads-not-transposed",
+    "heads-merged-wrong",
+    "future-visible",
+    "missing-projection",
+)
 def _check_multi_head_attention(cls: type) -> None:
     from llm_guide.attention import MultiHeadAttention as Reference
     from llm_guide.attention import causal_mask
@@ -938,23 +1105,41 @@ def _check_multi_head_attention(cls: type) -> None:
     with torch.no_grad():
         want = ref(x)
         if not _close(got, want):
-            _recognise(got, [
-                ("heads-not-transposed", lambda: _mha_variant(ref, x, split=False),
-                 "the heads are split with view(B, nh, T, hs) straight from (B, T, C): that mixes positions and "
-                 "channels; view(B, T, nh, hs) first, then transpose(1, 2)"),
-                ("heads-merged-wrong", lambda: _mha_variant(ref, x, merge=False),
-                 "the heads are merged with view(B, T, C) straight from (B, nh, T, hs): transpose(1, 2) back "
-                 "first (and .contiguous())"),
-                ("missing-projection", lambda: _mha_variant(ref, x, project=False),
-                 "the heads' outputs are not mixed by c_proj at the end"),
-                ("future-visible", lambda: _mha_variant(ref, x, causal=False),
-                 "the attention is not causal: every position sees later positions; use causal=True"),
-            ])
+            _recognise(
+                got,
+                [
+                    (
+                        "heads-not-transposed",
+                        lambda: _mha_variant(ref, x, split=False),
+                        "the heads are split with view(B, nh, T, hs) straight from (B, T, C): that mixes positions and "
+                        "channels; view(B, T, nh, hs) first, then transpose(1, 2)",
+                    ),
+                    (
+                        "heads-merged-wrong",
+                        lambda: _mha_variant(ref, x, merge=False),
+                        "the heads are merged with view(B, T, C) straight from (B, nh, T, hs): transpose(1, 2) back "
+                        "first (and .contiguous())",
+                    ),
+                    (
+                        "missing-projection",
+                        lambda: _mha_variant(ref, x, project=False),
+                        "the heads' outputs are not mixed by c_proj at the end",
+                    ),
+                    (
+                        "future-visible",
+                        lambda: _mha_variant(ref, x, causal=False),
+                        "the attention is not causal: every position sees later positions; use causal=True",
+                    ),
+                ],
+            )
             changed = x.clone()
             changed[:, -1] += 1.0
             if not _close(mine(changed)[:, :-1], got[:, :-1]):
-                raise Wrong("changing the last token changes the outputs of earlier positions: the attention "
-                            "lets the future in", "future-visible")
+                raise Wrong(
+                    "changing the last token changes the outputs of earlier positions: the attention "
+                    "lets the future in",
+                    "future-visible",
+                )
             raise _diff("MultiHeadAttention(12, 3) of x", got, want)
         theirs = ref.to_torch()(x, x, x, attn_mask=~causal_mask(5), need_weights=False)[0]
     if not _close(got, theirs):
@@ -964,8 +1149,7 @@ def _check_multi_head_attention(cls: type) -> None:
 # ----------------------------------------------------------------------------------
 # Chapter 7: the transformer block
 # ----------------------------------------------------------------------------------
-@_grades("LayerNorm", "unbiased-variance", "eps-outside-sqrt", "normalised-wrong-axis", "no-affine",
-         "parameter-names")
+@_grades("LayerNorm", "unbiased-variance", "eps-outside-sqrt", "normalised-wrong-axis", "no-affine", "parameter-names")
 def _check_layer_norm(cls: type) -> None:
     mine, ref = cls(6), nn.LayerNorm(6)
     weight, bias = getattr(mine, "weight", None), getattr(mine, "bias", None)
@@ -986,21 +1170,39 @@ def _check_layer_norm(cls: type) -> None:
                 continue
             w, b, eps = ref.weight, ref.bias, 1e-5
             centred = x - x.mean(-1, keepdim=True)
-            _recognise(got, [
-                ("unbiased-variance", lambda: centred / torch.sqrt(x.var(-1, keepdim=True) + eps) * w + b,
-                 "the variance is the unbiased one (divided by C - 1); LayerNorm divides by C: "
-                 "x.var(dim=-1, unbiased=False) or ((x - mean)**2).mean(-1)"),
-                ("eps-outside-sqrt", lambda: centred / (x.std(-1, unbiased=False, keepdim=True) + eps) * w + b,
-                 "eps is added to the standard deviation; it goes inside the square root, sqrt(var + eps)"),
-                ("normalised-wrong-axis", lambda: (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + eps) * w + b,
-                 "the statistics are taken over the batch (dim 0); LayerNorm normalises each token's C "
-                 "features, the last axis"),
-                ("normalised-wrong-axis", lambda: (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + eps) * w + b,
-                 "the statistics are taken over the whole tensor; LayerNorm normalises each token's C "
-                 "features, the last axis"),
-                ("no-affine", lambda: F.layer_norm(x, (6,)),
-                 "weight and bias are not applied: y = x_hat * weight + bias"),
-            ])
+            _recognise(
+                got,
+                [
+                    (
+                        "unbiased-variance",
+                        lambda: centred / torch.sqrt(x.var(-1, keepdim=True) + eps) * w + b,
+                        "the variance is the unbiased one (divided by C - 1); LayerNorm divides by C: "
+                        "x.var(dim=-1, unbiased=False) or ((x - mean)**2).mean(-1)",
+                    ),
+                    (
+                        "eps-outside-sqrt",
+                        lambda: centred / (x.std(-1, unbiased=False, keepdim=True) + eps) * w + b,
+                        "eps is added to the standard deviation; it goes inside the square root, sqrt(var + eps)",
+                    ),
+                    (
+                        "normalised-wrong-axis",
+                        lambda: (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + eps) * w + b,
+                        "the statistics are taken over the batch (dim 0); LayerNorm normalises each token's C "
+                        "features, the last axis",
+                    ),
+                    (
+                        "normalised-wrong-axis",
+                        lambda: (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + eps) * w + b,
+                        "the statistics are taken over the whole tensor; LayerNorm normalises each token's C "
+                        "features, the last axis",
+                    ),
+                    (
+                        "no-affine",
+                        lambda: F.layer_norm(x, (6,)),
+                        "weight and bias are not applied: y = x_hat * weight + bias",
+                    ),
+                ],
+            )
         raise _diff("LayerNorm(6) of x", got, want)
     loose = cls(6, eps=0.1)
     x = torch.randn(2, 6, generator=g) * 0.1
@@ -1021,12 +1223,23 @@ def _check_feed_forward(cls: type) -> None:
         want = ref(x)
         if _close(got, want, atol=1e-6, rtol=1e-5):
             return
-        _recognise(got, [
-            ("no-activation", lambda: ref.c_proj(ref.c_fc(x)),
-             "there is no non-linearity between c_fc and c_proj: two linear layers in a row are one linear layer"),
-            ("exact-gelu", lambda: ref.c_proj(F.gelu(ref.c_fc(x))),
-             "it uses the exact GELU; GPT-2's weights expect gelu(..., approximate='tanh')"),
-        ], atol=1e-6, rtol=1e-5)
+        _recognise(
+            got,
+            [
+                (
+                    "no-activation",
+                    lambda: ref.c_proj(ref.c_fc(x)),
+                    "there is no non-linearity between c_fc and c_proj: two linear layers in a row are one linear layer",
+                ),
+                (
+                    "exact-gelu",
+                    lambda: ref.c_proj(F.gelu(ref.c_fc(x))),
+                    "it uses the exact GELU; GPT-2's weights expect gelu(..., approximate='tanh')",
+                ),
+            ],
+            atol=1e-6,
+            rtol=1e-5,
+        )
         if _close(got, ref.c_proj(torch.relu(ref.c_fc(x))), atol=1e-6, rtol=1e-5):
             raise Wrong("it uses ReLU; GPT-2's feed-forward uses GELU (approximate='tanh')")
     raise _diff("FeedForward(8, 32) of x", got, want)
@@ -1047,9 +1260,11 @@ def _check_block(cls: type) -> None:
         if _close(got, want):
             return
         attn, mlp, ln_1, ln_2 = ref.attn, ref.mlp, ref.ln_1, ref.ln_2
+
         def replaces(first: bool, second: bool) -> torch.Tensor:
             h = attn(ln_1(x)) if first else x + attn(ln_1(x))
             return mlp(ln_2(h)) if second else h + mlp(ln_2(h))
+
         def post_norm() -> torch.Tensor:
             h = ln_1(x + attn(x))
             return ln_2(h + mlp(h))
@@ -1059,26 +1274,42 @@ def _check_block(cls: type) -> None:
             h = h + attn(h)
             h = ln_2(h)
             return h + mlp(h)
-        message = ("a residual replaces x instead of adding to it: x = x + attn(ln_1(x)), then "
-                   "x = x + mlp(ln_2(x)); the stream carries everything earlier layers wrote")
-        _recognise(got, [
-            ("residual-replaces", lambda: replaces(True, True), message),
-            ("residual-replaces", lambda: replaces(True, False), message),
-            ("residual-replaces", lambda: replaces(False, True), message),
-            ("post-norm", post_norm,
-             "this is post-norm (normalise after adding, as in the 2017 paper); GPT-2's block is pre-norm: "
-             "x + attn(ln_1(x))"),
-            ("norm-on-stream", norm_on_stream,
-             "the residual stream itself is normalised (x = ln_1(x), then x + attn(x)); normalise only the "
-             "copy each sub-layer reads: x + attn(ln_1(x))"),
-            ("missing-mlp", lambda: x + attn(ln_1(x)),
-             "the feed-forward sub-layer is missing: x = x + mlp(ln_2(x)) after the attention"),
-        ])
+
+        message = (
+            "a residual replaces x instead of adding to it: x = x + attn(ln_1(x)), then "
+            "x = x + mlp(ln_2(x)); the stream carries everything earlier layers wrote"
+        )
+        _recognise(
+            got,
+            [
+                ("residual-replaces", lambda: replaces(True, True), message),
+                ("residual-replaces", lambda: replaces(True, False), message),
+                ("residual-replaces", lambda: replaces(False, True), message),
+                (
+                    "post-norm",
+                    post_norm,
+                    "this is post-norm (normalise after adding, as in the 2017 paper); GPT-2's block is pre-norm: "
+                    "x + attn(ln_1(x))",
+                ),
+                (
+                    "norm-on-stream",
+                    norm_on_stream,
+                    "the residual stream itself is normalised (x = ln_1(x), then x + attn(x)); normalise only the "
+                    "copy each sub-layer reads: x + attn(ln_1(x))",
+                ),
+                (
+                    "missing-mlp",
+                    lambda: x + attn(ln_1(x)),
+                    "the feed-forward sub-layer is missing: x = x + mlp(ln_2(x)) after the attention",
+                ),
+            ],
+        )
     raise _diff("Block(8, 2) of x", got, want)
 
 
-@_grades("GPT", "untied-weights", "missing-final-norm", "loss-on-probabilities", "targets-shifted-twice",
-         "parameter-names")
+@_grades(
+    "GPT", "untied-weights", "missing-final-norm", "loss-on-probabilities", "targets-shifted-twice", "parameter-names"
+)
 def _check_gpt(cls: type) -> None:
     from llm_guide.model import GPT as Reference
     from llm_guide.model import GPTConfig
@@ -1094,7 +1325,8 @@ def _check_gpt(cls: type) -> None:
     if not isinstance(head, nn.Linear) or head.weight is not table.weight:
         raise Wrong(
             "the weights are not tied: lm_head has a weight matrix of its own; make it the token embedding's "
-            "(self.lm_head.weight = self.transformer.embed.wte.weight), as GPT-2 does", "untied-weights",
+            "(self.lm_head.weight = self.transformer.embed.wte.weight), as GPT-2 does",
+            "untied-weights",
         )
     g = _gen(0)
     idx, targets = torch.randint(0, 13, (2, 6), generator=g), torch.randint(0, 13, (2, 6), generator=g)
@@ -1106,30 +1338,45 @@ def _check_gpt(cls: type) -> None:
     with torch.no_grad():
         want, _ = ref(idx)
         if not _close(logits, want):
+
             def no_final_norm() -> torch.Tensor:
                 h = ref.transformer.embed(idx)
                 for block in ref.transformer.h:
                     h = block(h)
                 return ref.lm_head(h)
-            _recognise(logits, [
-                ("missing-final-norm", no_final_norm,
-                 "the final LayerNorm is missing: after the last block, x = self.transformer.ln_f(x), then the head"),
-            ])
+
+            _recognise(
+                logits,
+                [
+                    (
+                        "missing-final-norm",
+                        no_final_norm,
+                        "the final LayerNorm is missing: after the last block, x = self.transformer.ln_f(x), then the head",
+                    ),
+                ],
+            )
             raise _diff("the logits", logits, want)
         _, loss = _pair(mine(idx, targets), "GPT.forward")
         _, want_loss = ref(idx, targets)
         loss = _tensor(loss, "the loss", ())
         if not _close(loss, want_loss):
-            _recognise(loss, [
-                ("loss-on-probabilities",
-                 lambda: F.cross_entropy(torch.softmax(want, -1).view(-1, 13), targets.view(-1)),
-                 "the loss is the cross-entropy of probabilities; F.cross_entropy applies log-softmax itself, "
-                 "so pass it the logits"),
-                ("targets-shifted-twice",
-                 lambda: F.cross_entropy(want[:, :-1].reshape(-1, 13), targets[:, 1:].reshape(-1)),
-                 "the loss shifts the targets by one, but they come shifted already (y from get_batch): "
-                 "compare logits[b, t] with targets[b, t]"),
-            ])
+            _recognise(
+                loss,
+                [
+                    (
+                        "loss-on-probabilities",
+                        lambda: F.cross_entropy(torch.softmax(want, -1).view(-1, 13), targets.view(-1)),
+                        "the loss is the cross-entropy of probabilities; F.cross_entropy applies log-softmax itself, "
+                        "so pass it the logits",
+                    ),
+                    (
+                        "targets-shifted-twice",
+                        lambda: F.cross_entropy(want[:, :-1].reshape(-1, 13), targets[:, 1:].reshape(-1)),
+                        "the loss shifts the targets by one, but they come shifted already (y from get_batch): "
+                        "compare logits[b, t] with targets[b, t]",
+                    ),
+                ],
+            )
             if _close(loss, want_loss * idx.numel()):
                 raise Wrong("the loss is the sum over positions; take the mean (F.cross_entropy's default)")
             raise _diff("the loss", loss, want_loss)
@@ -1149,13 +1396,22 @@ def _check_next_token_distribution(next_token_distribution: Callable[..., torch.
         want = reference(logits, temperature)
         if _close(got, want):
             continue
-        _recognise(got, [
-            ("temperature-multiplied", lambda: torch.softmax(logits * temperature, -1),
-             "the logits are multiplied by the temperature; divide them: a temperature below 1 must sharpen "
-             "the distribution, above 1 flatten it"),
-            ("softmax-axis", lambda: torch.softmax(logits / temperature, 0),
-             "softmax runs over the batch (dim 0); the probabilities are over the vocabulary, the last axis"),
-        ])
+        _recognise(
+            got,
+            [
+                (
+                    "temperature-multiplied",
+                    lambda: torch.softmax(logits * temperature, -1),
+                    "the logits are multiplied by the temperature; divide them: a temperature below 1 must sharpen "
+                    "the distribution, above 1 flatten it",
+                ),
+                (
+                    "softmax-axis",
+                    lambda: torch.softmax(logits / temperature, 0),
+                    "softmax runs over the batch (dim 0); the probabilities are over the vocabulary, the last axis",
+                ),
+            ],
+        )
         raise _diff(call, got, want)
     for temperature, k in ((1.0, 3), (0.5, 3), (1.0, 1)):
         call = f"next_token_distribution(logits, temperature={temperature}, top_k={k})"
@@ -1167,16 +1423,25 @@ def _check_next_token_distribution(next_token_distribution: Callable[..., torch.
         if kept == 10:
             raise Wrong(f"{call} gives every token a probability: top_k has no effect", "top-k-ignored")
         if kept in (k - 1, k + 1):
-            raise Wrong(f"{call} keeps {kept} tokens, not {k}: the k-th largest logit is "
-                        "topk(...).values[..., -1:], and tokens below it are cut", "top-k-off-by-one")
+            raise Wrong(
+                f"{call} keeps {kept} tokens, not {k}: the k-th largest logit is "
+                "topk(...).values[..., -1:], and tokens below it are cut",
+                "top-k-off-by-one",
+            )
         raise _diff(call, got, want)
     one = _tensor(next_token_distribution(logits[0]), "next_token_distribution of a (V,) vector", (10,))
     if not _close(one, torch.softmax(logits[0], -1)):
         raise _diff("next_token_distribution of a (V,) vector", one, torch.softmax(logits[0], -1))
 
 
-@_grades("generate", "context-not-cropped", "prompt-dropped", "last-position-ignored", "generator-ignored",
-         "temperature-multiplied")
+@_grades(
+    "generate",
+    "context-not-cropped",
+    "prompt-dropped",
+    "last-position-ignored",
+    "generator-ignored",
+    "temperature-multiplied",
+)
 def _check_generate(generate: Callable[..., torch.Tensor]) -> None:
     from llm_guide.generate import generate as reference
     from llm_guide.model import GPT, GPTConfig
@@ -1192,38 +1457,53 @@ def _check_generate(generate: Callable[..., torch.Tensor]) -> None:
         got = generate(model, prompt, 8, greedy=True)
     except ValueError as error:
         if "block_size" in str(error) or "context" in str(error):
-            raise Wrong("the model fails once the sequence grows past block_size: feed it only the last "
-                        "block_size tokens, idx[:, -block_size:]", "context-not-cropped") from None
+            raise Wrong(
+                "the model fails once the sequence grows past block_size: feed it only the last "
+                "block_size tokens, idx[:, -block_size:]",
+                "context-not-cropped",
+            ) from None
         raise
     got = _tensor(got, "generate(model, prompt (2, 3), 8, greedy=True)")
     want = reference(model, prompt, 8, greedy=True)
     if tuple(got.shape) == (2, 8):
-        raise Wrong("generate returns the 8 new tokens only; return the prompt followed by them, (B, T + 8)",
-                    "prompt-dropped")
+        raise Wrong(
+            "generate returns the 8 new tokens only; return the prompt followed by them, (B, T + 8)", "prompt-dropped"
+        )
     got = _tensor(got, "generate(model, prompt (2, 3), 8, greedy=True)", (2, 11))
     if not torch.equal(got, want):
+
         def first_position() -> torch.Tensor:
             idx = prompt
             for _ in range(8):
                 logits, _ = model(idx[:, -6:])
                 idx = torch.cat([idx, logits[:, 0].argmax(-1, keepdim=True)], dim=1)
             return idx
+
         with torch.no_grad():
             if torch.equal(got, first_position()):
-                raise Wrong("the next token is picked from the first position's logits; only the last position, "
-                            "logits[:, -1, :], predicts the token after the sequence", "last-position-ignored")
+                raise Wrong(
+                    "the next token is picked from the first position's logits; only the last position, "
+                    "logits[:, -1, :], predicts the token after the sequence",
+                    "last-position-ignored",
+                )
         raise Wrong(f"greedy generation gave {got[0].tolist()}, expected {want[0].tolist()}")
     first = _tensor(generate(model, prompt, 6, generator=_gen(3)), "a sampled generation", (2, 9))
     again = generate(model, prompt, 6, generator=_gen(3))
     if not torch.equal(first, again):
-        raise Wrong("two generators seeded alike gave different samples: draw with "
-                    "torch.multinomial(probs, 1, generator=generator)", "generator-ignored")
+        raise Wrong(
+            "two generators seeded alike gave different samples: draw with "
+            "torch.multinomial(probs, 1, generator=generator)",
+            "generator-ignored",
+        )
     cold = generate(model, prompt, 6, temperature=0.01, generator=_gen(4))
     if not torch.equal(cold, want[:, :9]):
         hot = generate(model, prompt, 6, temperature=100.0, generator=_gen(4))
         if torch.equal(hot, want[:, :9]):
-            raise Wrong("a temperature of 100 samples like greedy and 0.01 at random: the logits are multiplied "
-                        "by the temperature instead of divided", "temperature-multiplied")
+            raise Wrong(
+                "a temperature of 100 samples like greedy and 0.01 at random: the logits are multiplied "
+                "by the temperature instead of divided",
+                "temperature-multiplied",
+            )
         raise Wrong("sampling at temperature 0.01 should pick the most likely token almost surely, like greedy")
     if not torch.equal(generate(model, prompt, 6, top_k=1, generator=_gen(5)), want[:, :9]):
         raise Wrong("sampling with top_k=1 should always pick the most likely token: is top_k passed on?")
@@ -1245,21 +1525,30 @@ def _check_lora(cls: type) -> None:
     if not isinstance(A, nn.Parameter) or not isinstance(B, nn.Parameter):
         raise Wrong("LoRALinear needs lora_A and lora_B as nn.Parameter")
     if tuple(A.shape) != (2, 6) or tuple(B.shape) != (4, 2):
-        raise Wrong(f"lora_A is {tuple(A.shape)} and lora_B {tuple(B.shape)}; for a (4, 6) base layer and rank 2 "
-                    "they are (rank, in) = (2, 6) and (out, rank) = (4, 2)", "lora-shapes")
+        raise Wrong(
+            f"lora_A is {tuple(A.shape)} and lora_B {tuple(B.shape)}; for a (4, 6) base layer and rank 2 "
+            "they are (rank, in) = (2, 6) and (out, rank) = (4, 2)",
+            "lora-shapes",
+        )
     if getattr(lora, "base", None) is not base:
         raise Wrong("keep the layer you were given as self.base")
     if any(p.requires_grad for p in base.parameters()):
-        raise Wrong("the base layer is still trainable: base.requires_grad_(False) freezes it, so only A and B "
-                    "learn", "base-not-frozen")
+        raise Wrong(
+            "the base layer is still trainable: base.requires_grad_(False) freezes it, so only A and B learn",
+            "base-not-frozen",
+        )
     if not torch.count_nonzero(A):
-        raise Wrong("lora_A starts at zero like lora_B: then B's gradient is zero too and nothing ever learns; "
-                    "start A random", "lora-a-zero")
+        raise Wrong(
+            "lora_A starts at zero like lora_B: then B's gradient is zero too and nothing ever learns; start A random",
+            "lora-a-zero",
+        )
     x = torch.randn(3, 6, generator=_gen(0))
     got = _tensor(lora(x), "LoRALinear(base, 2, alpha=4.0) of a (3, 6) x", (3, 4))
     if not _close(got, base(x)):
-        raise Wrong("before training the layer should give exactly what the base layer gave: start lora_B at "
-                    "zero", "lora-b-not-zero")
+        raise Wrong(
+            "before training the layer should give exactly what the base layer gave: start lora_B at zero",
+            "lora-b-not-zero",
+        )
     if not torch.equal(base(torch.eye(6)).detach(), original):
         raise Wrong("the base layer's weights changed")
     with torch.no_grad():
@@ -1269,11 +1558,22 @@ def _check_lora(cls: type) -> None:
         got = lora(x)
         if _close(got, want):
             return
-        _recognise(got, [
-            ("lora-scale", lambda: base(x) + delta, "the correction is not scaled: multiply it by alpha / rank"),
-            ("lora-scale", lambda: base(x) + delta * 4.0, "the correction is scaled by alpha; scale it by alpha / rank"),
-            ("lora-scale", lambda: base(x) + delta * (2 / 4.0), "the correction is scaled by rank / alpha; scale it by alpha / rank"),
-        ])
+        _recognise(
+            got,
+            [
+                ("lora-scale", lambda: base(x) + delta, "the correction is not scaled: multiply it by alpha / rank"),
+                (
+                    "lora-scale",
+                    lambda: base(x) + delta * 4.0,
+                    "the correction is scaled by alpha; scale it by alpha / rank",
+                ),
+                (
+                    "lora-scale",
+                    lambda: base(x) + delta * (2 / 4.0),
+                    "the correction is scaled by rank / alpha; scale it by alpha / rank",
+                ),
+            ],
+        )
     raise _diff("LoRALinear with a non-zero B", got, want)
 
 
@@ -1290,16 +1590,22 @@ def _check_count_trainable(count_trainable: Callable[[nn.Module], int]) -> None:
     if isinstance(got, bool) or not isinstance(got, int):
         raise Wrong(f"count_trainable should return an int, got {_kind(got)}")
     if got == sum(t.numel() for t in model.state_dict().values()) != want:
-        raise Wrong(f"it counts {got}, but the tied (13, 8) matrix is one tensor under two names: count "
-                    f"model.parameters(), which yields it once ({want})", "counts-tied-twice")
+        raise Wrong(
+            f"it counts {got}, but the tied (13, 8) matrix is one tensor under two names: count "
+            f"model.parameters(), which yields it once ({want})",
+            "counts-tied-twice",
+        )
     if got != want:
         raise Wrong(f"a GPT with {want} parameters, all trainable: count_trainable gave {got}")
     model.transformer.embed.wpe.requires_grad_(False)
     frozen = sum(p.numel() for p in model.parameters() if p.requires_grad)
     got = count_trainable(model)
     if got != frozen:
-        raise Wrong(f"with the position table frozen, {frozen} numbers are trainable, but it counts {got}: "
-                    "count only parameters with requires_grad", "counts-frozen" if got == want else None)
+        raise Wrong(
+            f"with the position table frozen, {frozen} numbers are trainable, but it counts {got}: "
+            "count only parameters with requires_grad",
+            "counts-frozen" if got == want else None,
+        )
 
 
 # ----------------------------------------------------------------------------------
@@ -1327,8 +1633,10 @@ def _check_sgd_step(sgd_step: Callable[..., None]) -> None:
             raise Wrong("velocity is not updated in place: the caller keeps it for the next step", "not-in-place")
         return
     if torch.equal(param, start):
-        raise Wrong("param did not change: update it in place (param.sub_(...)), since a new tensor never "
-                    "reaches the caller", "not-in-place")
+        raise Wrong(
+            "param did not change: update it in place (param.sub_(...)), since a new tensor never reaches the caller",
+            "not-in-place",
+        )
 
     def simulate(rule: str) -> torch.Tensor:
         p, v = start.clone(), torch.zeros(6)
@@ -1336,16 +1644,29 @@ def _check_sgd_step(sgd_step: Callable[..., None]) -> None:
             v = grad.clone() if rule == "plain" else 0.9 * v + (0.1 if rule == "damped" else 1.0) * grad
             p = p + 0.1 * v if rule == "ascent" else p - 0.1 * v
         return p
-    _recognise(param, [
-        ("gradient-ascent", lambda: simulate("ascent"),
-         "the step adds the velocity: that climbs the loss; subtract it (param -= lr * velocity)"),
-        ("momentum-ignored", lambda: simulate("plain"),
-         "this is plain gradient descent: the velocity is not used; velocity = momentum * velocity + grad, "
-         "then param -= lr * velocity"),
-        ("velocity-damped", lambda: simulate("damped"),
-         "the velocity is an average, momentum * v + (1 - momentum) * grad; torch's SGD adds the whole gradient: "
-         "v = momentum * v + grad"),
-    ])
+
+    _recognise(
+        param,
+        [
+            (
+                "gradient-ascent",
+                lambda: simulate("ascent"),
+                "the step adds the velocity: that climbs the loss; subtract it (param -= lr * velocity)",
+            ),
+            (
+                "momentum-ignored",
+                lambda: simulate("plain"),
+                "this is plain gradient descent: the velocity is not used; velocity = momentum * velocity + grad, "
+                "then param -= lr * velocity",
+            ),
+            (
+                "velocity-damped",
+                lambda: simulate("damped"),
+                "the velocity is an average, momentum * v + (1 - momentum) * grad; torch's SGD adds the whole gradient: "
+                "v = momentum * v + grad",
+            ),
+        ],
+    )
     raise _diff("param after 3 steps (compared with torch.optim.SGD)", param, want)
 
 
@@ -1365,8 +1686,11 @@ def _check_adamw_step(adamw_step: Callable[..., None]) -> None:
     if _close(param, want, atol=1e-6):
         return
     if torch.equal(param, start) or not torch.count_nonzero(m) or not torch.count_nonzero(v):
-        raise Wrong("param, m or v did not change: update them in place (mul_, add_, addcmul_, sub_), since "
-                    "new tensors never reach the caller", "not-in-place")
+        raise Wrong(
+            "param, m or v did not change: update them in place (mul_, add_, addcmul_, sub_), since "
+            "new tensors never reach the caller",
+            "not-in-place",
+        )
 
     def simulate(mistake: str) -> torch.Tensor:
         p, m_, v_ = start.clone(), torch.zeros(6), torch.zeros(6)
@@ -1382,16 +1706,30 @@ def _check_adamw_step(adamw_step: Callable[..., None]) -> None:
             root = torch.sqrt(v_hat + eps) if mistake == "eps-inside" else v_hat.sqrt() + eps
             p = p - lr * m_hat / root
         return p
-    _recognise(param, [
-        ("no-bias-correction", lambda: simulate("no-correction"),
-         "m and v are used without the bias correction: divide by (1 - beta1**t) and (1 - beta2**t), since "
-         "both start at zero and are too small in the first steps"),
-        ("l2-not-decoupled", lambda: simulate("l2"),
-         "the weight decay is added to the gradient (Adam with L2); AdamW decouples it: "
-         "param *= 1 - lr * weight_decay, apart from the gradient step"),
-        ("eps-inside-sqrt", lambda: simulate("eps-inside"),
-         "eps is added inside the square root; AdamW divides by sqrt(v_hat) + eps"),
-    ], atol=1e-6)
+
+    _recognise(
+        param,
+        [
+            (
+                "no-bias-correction",
+                lambda: simulate("no-correction"),
+                "m and v are used without the bias correction: divide by (1 - beta1**t) and (1 - beta2**t), since "
+                "both start at zero and are too small in the first steps",
+            ),
+            (
+                "l2-not-decoupled",
+                lambda: simulate("l2"),
+                "the weight decay is added to the gradient (Adam with L2); AdamW decouples it: "
+                "param *= 1 - lr * weight_decay, apart from the gradient step",
+            ),
+            (
+                "eps-inside-sqrt",
+                lambda: simulate("eps-inside"),
+                "eps is added inside the square root; AdamW divides by sqrt(v_hat) + eps",
+            ),
+        ],
+        atol=1e-6,
+    )
     raise _diff("param after 5 steps (compared with torch.optim.AdamW)", param, want)
 
 
@@ -1416,22 +1754,42 @@ def _check_lr_at(lr_at: Callable[..., float]) -> None:
                     progress = min(1.0, (s - warm) / span)
                     values.append(low + 0.5 * (1 + math.cos(math.pi * progress)) * (lr - low))
             return torch.tensor(values, dtype=torch.float64)
+
         def right(s: int) -> float:
             return lr * (s + 1) / warm
-        _recognise(got, [
-            ("warmup-from-zero", lambda: schedule(lambda s: lr * s / warm, n - warm - 1),
-             "the warm-up starts at 0, so the first step does not move the weights: lr * (step + 1) / warmup_steps"),
-            ("no-warmup", lambda: schedule(lambda s: lr, n - warm - 1),
-             "there is no warm-up: the first warmup_steps steps should climb to lr, lr * (step + 1) / warmup_steps"),
-            ("cosine-off-by-one", lambda: schedule(right, n - warm),
-             "the cosine reaches min_lr one step after the last (steps - 1): divide by "
-             "steps - warmup_steps - 1"),
-            ("cosine-off-by-one", lambda: schedule(right, n - warm - 2),
-             "the cosine reaches min_lr one step before the last: divide by steps - warmup_steps - 1"),
-        ], atol=1e-9, rtol=1e-6)
+
+        _recognise(
+            got,
+            [
+                (
+                    "warmup-from-zero",
+                    lambda: schedule(lambda s: lr * s / warm, n - warm - 1),
+                    "the warm-up starts at 0, so the first step does not move the weights: lr * (step + 1) / warmup_steps",
+                ),
+                (
+                    "no-warmup",
+                    lambda: schedule(lambda s: lr, n - warm - 1),
+                    "there is no warm-up: the first warmup_steps steps should climb to lr, lr * (step + 1) / warmup_steps",
+                ),
+                (
+                    "cosine-off-by-one",
+                    lambda: schedule(right, n - warm),
+                    "the cosine reaches min_lr one step after the last (steps - 1): divide by steps - warmup_steps - 1",
+                ),
+                (
+                    "cosine-off-by-one",
+                    lambda: schedule(right, n - warm - 2),
+                    "the cosine reaches min_lr one step before the last: divide by steps - warmup_steps - 1",
+                ),
+            ],
+            atol=1e-9,
+            rtol=1e-6,
+        )
         if abs(got[config.steps - 1].item()) < 1e-12 or abs(got[-1].item()) < 1e-12:
-            raise Wrong("the cosine decays to 0; it ends at config.final_lr (min_lr, or lr / 10 when min_lr is "
-                        "None)", "no-min-lr")
+            raise Wrong(
+                "the cosine decays to 0; it ends at config.final_lr (min_lr, or lr / 10 when min_lr is None)",
+                "no-min-lr",
+            )
         raise _diff("the learning rates of steps 0 to 34", got, want)
     plain = TrainConfig(steps=10, lr=1e-3, progress=False)  # min_lr None: the cosine ends at lr / 10
     for s in (0, 9):
@@ -1442,8 +1800,9 @@ def _check_lr_at(lr_at: Callable[..., float]) -> None:
                 raise Wrong("config.min_lr is None by default: use config.final_lr, which is lr / 10 then") from None
             raise
         if not math.isclose(value, reference(s, plain), rel_tol=1e-6):
-            raise Wrong(f"with warmup_steps=0 and min_lr=None, step {s} gives {value:.6g}, expected "
-                        f"{reference(s, plain):.6g}")
+            raise Wrong(
+                f"with warmup_steps=0 and min_lr=None, step {s} gives {value:.6g}, expected {reference(s, plain):.6g}"
+            )
 
 
 def _tiny_gpt() -> nn.Module:
@@ -1484,8 +1843,10 @@ def _check_train_step(train_step: Callable[..., tuple]) -> None:
     results = [_pair(train_step(model, optimizer, x, y, lr, clip), "train_step") for x, y in batches]
     for loss, norm in results:
         if not isinstance(loss, float) or not isinstance(norm, float):
-            raise Wrong(f"train_step should return two Python floats (loss.item(), norm.item()), got "
-                        f"{_kind(loss)} and {_kind(norm)}")
+            raise Wrong(
+                f"train_step should return two Python floats (loss.item(), norm.item()), got "
+                f"{_kind(loss)} and {_kind(norm)}"
+            )
     weights = torch.cat([p.detach().flatten() for p in model.parameters()])
     want_weights, want_norms = _train_variant("", batches, lr, clip)
     if _close(weights, want_weights, atol=1e-6):
@@ -1493,24 +1854,33 @@ def _check_train_step(train_step: Callable[..., tuple]) -> None:
         if torch.allclose(norms, torch.tensor(want_norms), rtol=1e-4):
             return
         if torch.allclose(norms, torch.tensor(_train_variant("returns-clipped-norm", batches, lr, clip)[1])):
-            raise Wrong("the norm returned is the one after clipping (at most grad_clip); return the norm "
-                        "before, which clip_grad_norm_ returns", "returns-clipped-norm")
+            raise Wrong(
+                "the norm returned is the one after clipping (at most grad_clip); return the norm "
+                "before, which clip_grad_norm_ returns",
+                "returns-clipped-norm",
+            )
         raise Wrong(f"the gradient norms returned are {norms.tolist()}, expected {want_norms}")
     messages = {
         "no-zero-grad": "the gradients are not cleared between steps, so they add up: optimizer.zero_grad() "
-                        "before loss.backward()",
+        "before loss.backward()",
         "lr-not-set": "the learning rate passed in is never used: set group['lr'] = lr for every group of "
-                      "optimizer.param_groups",
+        "optimizer.param_groups",
         "no-clipping": "the gradient is not clipped: torch.nn.utils.clip_grad_norm_(params, grad_clip) between "
-                       "backward() and step()",
+        "backward() and step()",
     }
     if _close(weights, _train_variant("no-clipping", batches, lr, clip)[0], atol=1e-6):
         after = nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], math.inf)
         if after <= clip * 1.001:  # the gradients left behind were clipped, but only after they were used
-            raise Wrong("the gradient is clipped after optimizer.step(), when it has already been used: clip "
-                        "between backward() and step()", "clip-after-step")
-    _recognise(weights, [(m, lambda m=m: _train_variant(m, batches, lr, clip)[0], text)
-                         for m, text in messages.items()], atol=1e-6)
+            raise Wrong(
+                "the gradient is clipped after optimizer.step(), when it has already been used: clip "
+                "between backward() and step()",
+                "clip-after-step",
+            )
+    _recognise(
+        weights,
+        [(m, lambda m=m: _train_variant(m, batches, lr, clip)[0], text) for m, text in messages.items()],
+        atol=1e-6,
+    )
     raise _diff("the weights after 3 steps", weights, want_weights)
 
 
@@ -1534,20 +1904,26 @@ def _check_induction_targets(induction_targets: Callable[[torch.Tensor], torch.T
     back[:, :, :-1] = same[:, :, 1:]
     got = got.bool()
     if torch.equal(got, shifted):
-        raise Wrong("targets after the query are kept: only keys s <= t count (and the causal mask)",
-                    "future-visible")
+        raise Wrong("targets after the query are kept: only keys s <= t count (and the causal mask)", "future-visible")
     if torch.equal(got, same & causal) or torch.equal(got, back & causal):
-        raise Wrong("the targets are the earlier occurrences themselves; the target is the token *after* "
-                    "an earlier occurrence, key s with x[s - 1] == x[t]", "off-by-one")
-    raise Wrong(f"induction_targets differs from the package's at query t = "
-                f"{int((got != want).nonzero()[0][1])} of row {int((got != want).nonzero()[0][0])}")
+        raise Wrong(
+            "the targets are the earlier occurrences themselves; the target is the token *after* "
+            "an earlier occurrence, key s with x[s - 1] == x[t]",
+            "off-by-one",
+        )
+    raise Wrong(
+        f"induction_targets differs from the package's at query t = "
+        f"{int((got != want).nonzero()[0][1])} of row {int((got != want).nonzero()[0][0])}"
+    )
 
 
 def _causal_weights(seed: int, layers: int = 2, B: int = 2, nh: int = 3, T: int = 8) -> list[torch.Tensor]:
     g = _gen(seed)
     mask = torch.tril(torch.ones(T, T, dtype=torch.bool))
-    return [torch.softmax(torch.randn(B, nh, T, T, generator=g).masked_fill(~mask, float("-inf")), -1)
-            for _ in range(layers)]
+    return [
+        torch.softmax(torch.randn(B, nh, T, T, generator=g).masked_fill(~mask, float("-inf")), -1)
+        for _ in range(layers)
+    ]
 
 
 @_grades("previous_token_scores", "wrong-diagonal")
@@ -1562,8 +1938,11 @@ def _check_previous_token_scores(previous_token_scores: Callable[..., torch.Tens
     for offset in (0, 1):
         variant = torch.stack([w.diagonal(offset=offset, dim1=-2, dim2=-1).mean(dim=(0, 2)) for w in attn])
         if _close(got, variant):
-            raise Wrong(f"it measures the diagonal with offset {offset} ({'the token itself' if offset == 0 else 'the next token'}); "
-                        "the previous token is key t - 1: diagonal(offset=-1)", "wrong-diagonal")
+            raise Wrong(
+                f"it measures the diagonal with offset {offset} ({'the token itself' if offset == 0 else 'the next token'}); "
+                "the previous token is key t - 1: diagonal(offset=-1)",
+                "wrong-diagonal",
+            )
     raise _diff("previous_token_scores", got, want)
 
 
@@ -1581,8 +1960,11 @@ def _check_induction_scores(induction_scores: Callable[..., torch.Tensor]) -> No
     target = induction_targets(x)[:, None]
     every = torch.stack([(w * target).sum(-1).mean(dim=(0, 2)) for w in attn])
     if _close(got, every):
-        raise Wrong("the mean is over every query; average only over the queries that have an induction target "
-                    "(the others would count as 0)", "all-queries-counted")
+        raise Wrong(
+            "the mean is over every query; average only over the queries that have an induction target "
+            "(the others would count as 0)",
+            "all-queries-counted",
+        )
     raise _diff("induction_scores", got, want)
 
 
@@ -1603,15 +1985,23 @@ def _check_rhyme_gpt(rhyme_gpt: Callable[..., tuple], parts: dict[str, Any]) -> 
             raise Wrong(f"the first thing returned should be the model, got {_kind(model)}")
         yours = parts.get("GPT")
         if isinstance(yours, type) and not isinstance(model, yours):
-            raise Wrong(f"the model is a {type(model).__module__}.{type(model).__name__}, not your own GPT "
-                        "(TODO 19): build it with the GPT of your 07_transformer_block.py", "not-your-gpt")
+            raise Wrong(
+                f"the model is a {type(model).__module__}.{type(model).__name__}, not your own GPT "
+                "(TODO 19): build it with the GPT of your 07_transformer_block.py",
+                "not-your-gpt",
+            )
         if not isinstance(samples, dict) or set(samples) != set(STARTS):
-            raise Wrong(f"the samples should be a dict with one entry per start word, {list(STARTS)}, got "
-                        f"{_kind(samples)}", "samples-wrong")
+            raise Wrong(
+                f"the samples should be a dict with one entry per start word, {list(STARTS)}, got {_kind(samples)}",
+                "samples-wrong",
+            )
         for start, text in samples.items():
             if not isinstance(text, str) or text.split()[:1] != [start] or len(text.split()) != 9:
-                raise Wrong(f"the sample for {start!r} should be the start word and 8 generated words, joined "
-                            f"with spaces, got {text!r}", "samples-wrong")
+                raise Wrong(
+                    f"the sample for {start!r} should be the start word and 8 generated words, joined "
+                    f"with spaces, got {text!r}",
+                    "samples-wrong",
+                )
         return model, list(losses), samples
 
     run(steps=2)  # the parts fit together (quick), before the real run
@@ -1623,15 +2013,19 @@ def _check_rhyme_gpt(rhyme_gpt: Callable[..., tuple], parts: dict[str, Any]) -> 
         raise Wrong(
             f"the loss went from {first:.2f} to {last:.2f} (the mean of the last 10 steps); this rhyme is "
             "memorised to below 1.0 in 150 steps. Check get_batch's targets (TODO 7), lr_at (TODO 26) and "
-            "train_step (TODO 27)", "loss-not-falling",
+            "train_step (TODO 27)",
+            "loss-not-falling",
         )
     text = " ".join(line + " <END>" for line in corpora.mary_lamb_sentences()).split()
     known = set(zip(text, text[1:]))
     pairs = [pair for sample in samples.values() for pair in zip(sample.split(), sample.split()[1:])]
     share = sum(pair in known for pair in pairs) / len(pairs)
     if share < 0.75:
-        raise Wrong(f"only {share:.0%} of the neighbouring words in the samples occur in the rhyme; a model "
-                    "that learned it continues its lines (is generate picking the last position?)", "samples-wrong")
+        raise Wrong(
+            f"only {share:.0%} of the neighbouring words in the samples occur in the rhyme; a model "
+            "that learned it continues its lines (is generate picking the last position?)",
+            "samples-wrong",
+        )
 
 
 assert set(_CHECKS) == {t.name for t in TODOS}, sorted({t.name for t in TODOS} ^ set(_CHECKS))

@@ -21,8 +21,10 @@ from llm_guide.vocab import Vocabulary, split_words
 
 __all__ = ["STARTS", "rhyme_gpt"]
 
+# --8<-- [start:starts]
 #: The start words the samples continue.
 STARTS = ("mary", "the", "it", "little", "lamb")
+# --8<-- [end:starts]
 
 
 # --8<-- [start:rhyme_gpt]
@@ -55,4 +57,6 @@ def rhyme_gpt(steps: int = 150, seed: int = 0) -> tuple[nn.Module, list[float], 
         out = generate(model, torch.tensor([vocab.encode([start])]), 8, greedy=True)  # (1, 9)
         samples[start] = " ".join(vocab.decode(out[0].tolist()))
     return model, losses, samples
+
+
 # --8<-- [end:rhyme_gpt]

@@ -1,4 +1,4 @@
-'''The workbook's TODOs, in chapter order, and the stub a reader starts from for each.
+"""The workbook's TODOs, in chapter order, and the stub a reader starts from for each.
 
 A TODO is one function or class of ``llm_guide`` that the reader writes again: its
 signature (the part of the package's signature the checks use), a docstring with the
@@ -11,7 +11,7 @@ Later TODOs build on earlier ones: the reader's ``Block`` uses the reader's
 last TODO trains the reader's GPT with the reader's ``get_batch``, ``lr_at`` and
 ``train_step``. Which earlier parts a TODO uses is read from its solution's source
 (``llm_guide.workbook.files``), not listed here by hand.
-'''
+"""
 
 from __future__ import annotations
 
@@ -86,7 +86,9 @@ _C = [
     Chapter(9, "gradient-descent", "Gradient descent", "from llm_guide.train import TrainConfig"),
     Chapter(10, "in-context-learning", "In-context learning"),
     Chapter(
-        11, "putting-it-together", "Putting it together",
+        11,
+        "putting-it-together",
+        "Putting it together",
         "from llm_guide import corpora\nfrom llm_guide.model import GPTConfig\n"
         "from llm_guide.train import TrainConfig, make_optimizer",
     ),
@@ -99,7 +101,13 @@ CHAPTERS: tuple[Chapter, ...] = tuple(_C)
 # giving the answer away; the linked section shows the package's own version.
 _TODOS = [
     # ------------------------------------------------------------------ 1. vocabulary
-    Todo(1, "split_words", VOCAB, "characters-or-words", "llm_guide.vocab:split_words", r'''
+    Todo(
+        1,
+        "split_words",
+        VOCAB,
+        "characters-or-words",
+        "llm_guide.vocab:split_words",
+        r'''
 def split_words(text: str) -> list[str]:
     r"""Split a text into word-level symbols.
 
@@ -114,8 +122,15 @@ def split_words(text: str) -> list[str]:
     See @SEE@
     """
     raise NotImplementedError("TODO 1: split_words")
-'''),
-    Todo(2, "Vocabulary", VOCAB, "the-guides-vocabulary", "llm_guide.vocab:Vocabulary", r'''
+''',
+    ),
+    Todo(
+        2,
+        "Vocabulary",
+        VOCAB,
+        "the-guides-vocabulary",
+        "llm_guide.vocab:Vocabulary",
+        r'''
 class Vocabulary:
     """A fixed, ordered list of symbols and the two maps between symbols and ids.
 
@@ -148,9 +163,16 @@ class Vocabulary:
     def decode(self, ids: Iterable[int]) -> list[str]:
         """Ids back to the list of symbols they stand for."""
         raise NotImplementedError("TODO 2: Vocabulary.decode")
-'''),
+''',
+    ),
     # ---------------------------------------------------------------- 2. tokenization
-    Todo(3, "get_pair_counts", TOKENS, "byte-pair-encoding-by-hand", "llm_guide.tokenizers:get_pair_counts", r'''
+    Todo(
+        3,
+        "get_pair_counts",
+        TOKENS,
+        "byte-pair-encoding-by-hand",
+        "llm_guide.tokenizers:get_pair_counts",
+        r'''
 def get_pair_counts(ids: Sequence[int]) -> dict[tuple[int, int], int]:
     """Count each pair of neighbours in ``ids``.
 
@@ -162,8 +184,15 @@ def get_pair_counts(ids: Sequence[int]) -> dict[tuple[int, int], int]:
     See @SEE@
     """
     raise NotImplementedError("TODO 3: get_pair_counts")
-'''),
-    Todo(4, "merge", TOKENS, "byte-pair-encoding-by-hand", "llm_guide.tokenizers:merge", r'''
+''',
+    ),
+    Todo(
+        4,
+        "merge",
+        TOKENS,
+        "byte-pair-encoding-by-hand",
+        "llm_guide.tokenizers:merge",
+        r'''
 def merge(ids: Sequence[int], pair: tuple[int, int], new_id: int) -> list[int]:
     """Replace every occurrence of ``pair``, scanning left to right, by ``new_id``.
 
@@ -175,9 +204,16 @@ def merge(ids: Sequence[int], pair: tuple[int, int], new_id: int) -> list[int]:
     See @SEE@
     """
     raise NotImplementedError("TODO 4: merge")
-'''),
+''',
+    ),
     # --------------------------------------------------------------------- 3. tensors
-    Todo(5, "windows", TENSORS, "blocks-the-context-window", "llm_guide.data:windows", r'''
+    Todo(
+        5,
+        "windows",
+        TENSORS,
+        "blocks-the-context-window",
+        "llm_guide.data:windows",
+        r'''
 def windows(ids: Sequence[int] | torch.Tensor, block_size: int) -> torch.Tensor:
     """Every run of ``block_size + 1`` consecutive ids, one per row.
 
@@ -191,8 +227,15 @@ def windows(ids: Sequence[int] | torch.Tensor, block_size: int) -> torch.Tensor:
     See @SEE@
     """
     raise NotImplementedError("TODO 5: windows")
-'''),
-    Todo(6, "xy_pairs", TENSORS, "one-window-many-examples", "llm_guide.data:xy_pairs", r'''
+''',
+    ),
+    Todo(
+        6,
+        "xy_pairs",
+        TENSORS,
+        "one-window-many-examples",
+        "llm_guide.data:xy_pairs",
+        r'''
 def xy_pairs(ids: Sequence[int] | torch.Tensor, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """All sliding-window training pairs: inputs X and targets Y, both (N, T).
 
@@ -206,8 +249,15 @@ def xy_pairs(ids: Sequence[int] | torch.Tensor, block_size: int) -> tuple[torch.
     See @SEE@
     """
     raise NotImplementedError("TODO 6: xy_pairs")
-'''),
-    Todo(7, "get_batch", TENSORS, "random-batches-of-shape-b-t", "llm_guide.data:get_batch", r'''
+''',
+    ),
+    Todo(
+        7,
+        "get_batch",
+        TENSORS,
+        "random-batches-of-shape-b-t",
+        "llm_guide.data:get_batch",
+        r'''
 def get_batch(
     data: torch.Tensor,
     block_size: int,
@@ -226,9 +276,16 @@ def get_batch(
     See @SEE@
     """
     raise NotImplementedError("TODO 7: get_batch")
-'''),
+''',
+    ),
     # ------------------------------------------------------------------ 4. embeddings
-    Todo(8, "relu", EMBED, "neurons-the-building-blocks", "llm_guide.activations:relu", r'''
+    Todo(
+        8,
+        "relu",
+        EMBED,
+        "neurons-the-building-blocks",
+        "llm_guide.activations:relu",
+        r'''
 def relu(x: torch.Tensor) -> torch.Tensor:
     """max(0, x), elementwise, for a tensor of any shape (...,) -> (...,).
 
@@ -238,8 +295,15 @@ def relu(x: torch.Tensor) -> torch.Tensor:
     See @SEE@
     """
     raise NotImplementedError("TODO 8: relu")
-'''),
-    Todo(9, "gelu", EMBED, "neurons-the-building-blocks", "llm_guide.activations:gelu", r'''
+''',
+    ),
+    Todo(
+        9,
+        "gelu",
+        EMBED,
+        "neurons-the-building-blocks",
+        "llm_guide.activations:gelu",
+        r'''
 def gelu(x: torch.Tensor, approximate: str = "none") -> torch.Tensor:
     """GELU(x) = x * Phi(x), elementwise, (...,) -> (...,).
 
@@ -251,9 +315,16 @@ def gelu(x: torch.Tensor, approximate: str = "none") -> torch.Tensor:
     See @SEE@
     """
     raise NotImplementedError("TODO 9: gelu")
-'''),
+''',
+    ),
     # --------------------------------------------------------- 5. positional encoding
-    Todo(10, "sinusoidal_positions", POS, "sinusoidal-positions", "llm_guide.embeddings:sinusoidal_positions", r'''
+    Todo(
+        10,
+        "sinusoidal_positions",
+        POS,
+        "sinusoidal-positions",
+        "llm_guide.embeddings:sinusoidal_positions",
+        r'''
 def sinusoidal_positions(T: int, C: int, base: float = 10000.0) -> torch.Tensor:
     """The (T, C) sinusoidal encoding of Vaswani et al. (2017), one row per position.
 
@@ -268,9 +339,15 @@ def sinusoidal_positions(T: int, C: int, base: float = 10000.0) -> torch.Tensor:
     See @SEE@
     """
     raise NotImplementedError("TODO 10: sinusoidal_positions")
-'''),
-    Todo(11, "TokenAndPositionEmbedding", POS, "adding-positions-to-token-embeddings",
-         "llm_guide.embeddings:TokenAndPositionEmbedding", r'''
+''',
+    ),
+    Todo(
+        11,
+        "TokenAndPositionEmbedding",
+        POS,
+        "adding-positions-to-token-embeddings",
+        "llm_guide.embeddings:TokenAndPositionEmbedding",
+        r'''
 class TokenAndPositionEmbedding(nn.Module):
     """Token ids (B, T) -> vectors (B, T, C): a token's embedding plus its position's.
 
@@ -290,9 +367,16 @@ class TokenAndPositionEmbedding(nn.Module):
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         """idx: (B, T) integer ids, T <= block_size -> (B, T, C)."""
         raise NotImplementedError("TODO 11: TokenAndPositionEmbedding.forward")
-'''),
+''',
+    ),
     # ------------------------------------------------------------------- 6. attention
-    Todo(12, "softmax", ATTN, "embeddings#softmax-scores-into-probabilities", "llm_guide.attention:softmax", r'''
+    Todo(
+        12,
+        "softmax",
+        ATTN,
+        "embeddings#softmax-scores-into-probabilities",
+        "llm_guide.attention:softmax",
+        r'''
 def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """Scores into probabilities along ``dim``: exp(x_i) / sum_j exp(x_j). Same shape as x.
 
@@ -305,8 +389,15 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     See @SEE@
     """
     raise NotImplementedError("TODO 12: softmax")
-'''),
-    Todo(13, "causal_mask", ATTN, "the-causal-mask", "llm_guide.attention:causal_mask", r'''
+''',
+    ),
+    Todo(
+        13,
+        "causal_mask",
+        ATTN,
+        "the-causal-mask",
+        "llm_guide.attention:causal_mask",
+        r'''
 def causal_mask(T: int, device: torch.device | str | None = None) -> torch.Tensor:
     """A (T, T) boolean matrix: entry [i, j] is True when position i may attend to j.
 
@@ -317,9 +408,15 @@ def causal_mask(T: int, device: torch.device | str | None = None) -> torch.Tenso
     See @SEE@
     """
     raise NotImplementedError("TODO 13: causal_mask")
-'''),
-    Todo(14, "scaled_dot_product_attention", ATTN, "the-same-in-pytorch",
-         "llm_guide.attention:scaled_dot_product_attention", r'''
+''',
+    ),
+    Todo(
+        14,
+        "scaled_dot_product_attention",
+        ATTN,
+        "the-same-in-pytorch",
+        "llm_guide.attention:scaled_dot_product_attention",
+        r'''
 def scaled_dot_product_attention(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -334,9 +431,15 @@ def scaled_dot_product_attention(
     See @SEE@
     """
     raise NotImplementedError("TODO 14: scaled_dot_product_attention")
-'''),
-    Todo(15, "MultiHeadAttention", ATTN, "many-heads-split-attend-merge-project",
-         "llm_guide.attention:MultiHeadAttention", r'''
+''',
+    ),
+    Todo(
+        15,
+        "MultiHeadAttention",
+        ATTN,
+        "many-heads-split-attend-merge-project",
+        "llm_guide.attention:MultiHeadAttention",
+        r'''
 class MultiHeadAttention(nn.Module):
     """Causal multi-head self-attention with GPT-2's layout: x (B, T, C) -> (B, T, C).
 
@@ -358,9 +461,16 @@ class MultiHeadAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, C) -> (B, T, C)."""
         raise NotImplementedError("TODO 15: MultiHeadAttention.forward")
-'''),
+''',
+    ),
     # ---------------------------------------------------------- 7. transformer block
-    Todo(16, "LayerNorm", BLOCK, "layernorm-from-scratch", "llm_guide.block:LayerNorm", r'''
+    Todo(
+        16,
+        "LayerNorm",
+        BLOCK,
+        "layernorm-from-scratch",
+        "llm_guide.block:LayerNorm",
+        r'''
 class LayerNorm(nn.Module):
     """Normalise each position's vector to mean 0 and variance 1, then rescale: (..., C) -> (..., C).
 
@@ -381,8 +491,15 @@ class LayerNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (..., C) -> (..., C)."""
         raise NotImplementedError("TODO 16: LayerNorm.forward")
-'''),
-    Todo(17, "FeedForward", BLOCK, "the-feed-forward-network", "llm_guide.block:FeedForward", r'''
+''',
+    ),
+    Todo(
+        17,
+        "FeedForward",
+        BLOCK,
+        "the-feed-forward-network",
+        "llm_guide.block:FeedForward",
+        r'''
 class FeedForward(nn.Module):
     """Expand each position to n_hidden features, apply GELU, contract back: (B, T, C) -> (B, T, C).
 
@@ -401,8 +518,15 @@ class FeedForward(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, C) -> (B, T, C)."""
         raise NotImplementedError("TODO 17: FeedForward.forward")
-'''),
-    Todo(18, "Block", BLOCK, "the-block-pre-norm-and-post-norm", "llm_guide.block:Block", r'''
+''',
+    ),
+    Todo(
+        18,
+        "Block",
+        BLOCK,
+        "the-block-pre-norm-and-post-norm",
+        "llm_guide.block:Block",
+        r'''
 class Block(nn.Module):
     """One pre-norm transformer block (GPT-2's): x (B, T, C) -> (B, T, C).
 
@@ -425,8 +549,15 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, C) -> (B, T, C)."""
         raise NotImplementedError("TODO 18: Block.forward")
-'''),
-    Todo(19, "GPT", BLOCK, "stacking-blocks-into-a-gpt", "llm_guide.model:GPT", r'''
+''',
+    ),
+    Todo(
+        19,
+        "GPT",
+        BLOCK,
+        "stacking-blocks-into-a-gpt",
+        "llm_guide.model:GPT",
+        r'''
 class GPT(nn.Module):
     """A GPT built from your own parts: token ids (B, T) -> (logits (B, T, V), loss).
 
@@ -458,8 +589,15 @@ class GPT(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """idx: (B, T) token ids -> (logits (B, T, V), loss or None)."""
         raise NotImplementedError("TODO 19: GPT.forward")
-'''),
-    Todo(20, "next_token_distribution", BLOCK, "generating-text", "llm_guide.generate:next_token_distribution", r'''
+''',
+    ),
+    Todo(
+        20,
+        "next_token_distribution",
+        BLOCK,
+        "generating-text",
+        "llm_guide.generate:next_token_distribution",
+        r'''
 def next_token_distribution(
     logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None
 ) -> torch.Tensor:
@@ -474,8 +612,15 @@ def next_token_distribution(
     See @SEE@
     """
     raise NotImplementedError("TODO 20: next_token_distribution")
-'''),
-    Todo(21, "generate", BLOCK, "generating-text", "llm_guide.generate:generate", r'''
+''',
+    ),
+    Todo(
+        21,
+        "generate",
+        BLOCK,
+        "generating-text",
+        "llm_guide.generate:generate",
+        r'''
 @torch.no_grad()
 def generate(
     model: nn.Module,
@@ -499,9 +644,16 @@ def generate(
     See @SEE@
     """
     raise NotImplementedError("TODO 21: generate")
-'''),
+''',
+    ),
     # --------------------------------------------------------------------- 8. weights
-    Todo(22, "LoRALinear", WEIGHTS, "fine-tuning-and-lora", "llm_guide.weights:LoRALinear", r'''
+    Todo(
+        22,
+        "LoRALinear",
+        WEIGHTS,
+        "fine-tuning-and-lora",
+        "llm_guide.weights:LoRALinear",
+        r'''
 class LoRALinear(nn.Module):
     """A frozen nn.Linear plus a trainable low-rank correction: x (..., in) -> (..., out).
 
@@ -522,8 +674,15 @@ class LoRALinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (..., in) -> (..., out)."""
         raise NotImplementedError("TODO 22: LoRALinear.forward")
-'''),
-    Todo(23, "count_trainable", WEIGHTS, "parameters-per-component", "llm_guide.weights:count_trainable", r'''
+''',
+    ),
+    Todo(
+        23,
+        "count_trainable",
+        WEIGHTS,
+        "fine-tuning-and-lora",
+        "llm_guide.weights:count_trainable",
+        r'''
 def count_trainable(model: nn.Module) -> int:
     """How many numbers the optimizer will change: parameters with requires_grad True.
 
@@ -535,9 +694,16 @@ def count_trainable(model: nn.Module) -> int:
     See @SEE@
     """
     raise NotImplementedError("TODO 23: count_trainable")
-'''),
+''',
+    ),
     # ------------------------------------------------------------ 9. gradient descent
-    Todo(24, "sgd_step", GD, "better-steps-momentum-and-adamw", "llm_guide.train:sgd_step", r'''
+    Todo(
+        24,
+        "sgd_step",
+        GD,
+        "better-steps-momentum-and-adamw",
+        "llm_guide.train:sgd_step",
+        r'''
 @torch.no_grad()
 def sgd_step(
     param: torch.Tensor, grad: torch.Tensor, velocity: torch.Tensor, lr: float = 0.1, momentum: float = 0.9
@@ -553,8 +719,15 @@ def sgd_step(
     See @SEE@
     """
     raise NotImplementedError("TODO 24: sgd_step")
-'''),
-    Todo(25, "adamw_step", GD, "better-steps-momentum-and-adamw", "llm_guide.train:adamw_step", r'''
+''',
+    ),
+    Todo(
+        25,
+        "adamw_step",
+        GD,
+        "better-steps-momentum-and-adamw",
+        "llm_guide.train:adamw_step",
+        r'''
 @torch.no_grad()
 def adamw_step(
     param: torch.Tensor,
@@ -582,8 +755,15 @@ def adamw_step(
     See @SEE@
     """
     raise NotImplementedError("TODO 25: adamw_step")
-'''),
-    Todo(26, "lr_at", GD, "warm-up-and-cosine-decay", "llm_guide.train:lr_at", r'''
+''',
+    ),
+    Todo(
+        26,
+        "lr_at",
+        GD,
+        "warm-up-and-cosine-decay",
+        "llm_guide.train:lr_at",
+        r'''
 def lr_at(step: int, config: TrainConfig) -> float:
     """The learning rate of step ``step`` (counted from 0): linear warm-up, then cosine decay.
 
@@ -597,8 +777,15 @@ def lr_at(step: int, config: TrainConfig) -> float:
     See @SEE@
     """
     raise NotImplementedError("TODO 26: lr_at")
-'''),
-    Todo(27, "train_step", GD, "the-training-loop", "llm_guide.train:train_step", r'''
+''',
+    ),
+    Todo(
+        27,
+        "train_step",
+        GD,
+        "the-training-loop",
+        "llm_guide.train:train_step",
+        r'''
 def train_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -619,9 +806,16 @@ def train_step(
     See @SEE@
     """
     raise NotImplementedError("TODO 27: train_step")
-'''),
+''',
+    ),
     # -------------------------------------------------------- 10. in-context learning
-    Todo(28, "induction_targets", ICL, "finding-the-heads", "llm_guide.icl:induction_targets", r'''
+    Todo(
+        28,
+        "induction_targets",
+        ICL,
+        "finding-the-heads",
+        "llm_guide.icl:induction_targets",
+        r'''
 def induction_targets(x: torch.Tensor) -> torch.Tensor:
     """Where an induction head should look: x (B, T) token ids -> (B, T, T) bool.
 
@@ -633,8 +827,15 @@ def induction_targets(x: torch.Tensor) -> torch.Tensor:
     See @SEE@
     """
     raise NotImplementedError("TODO 28: induction_targets")
-'''),
-    Todo(29, "previous_token_scores", ICL, "finding-the-heads", "llm_guide.icl:previous_token_scores", r'''
+''',
+    ),
+    Todo(
+        29,
+        "previous_token_scores",
+        ICL,
+        "finding-the-heads",
+        "llm_guide.icl:previous_token_scores",
+        r'''
 def previous_token_scores(attn: list[torch.Tensor]) -> torch.Tensor:
     """Each head's mean attention on the token just before the query.
 
@@ -646,8 +847,15 @@ def previous_token_scores(attn: list[torch.Tensor]) -> torch.Tensor:
     See @SEE@
     """
     raise NotImplementedError("TODO 29: previous_token_scores")
-'''),
-    Todo(30, "induction_scores", ICL, "finding-the-heads", "llm_guide.icl:induction_scores", r'''
+''',
+    ),
+    Todo(
+        30,
+        "induction_scores",
+        ICL,
+        "finding-the-heads",
+        "llm_guide.icl:induction_scores",
+        r'''
 def induction_scores(attn: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """Each head's mean attention on its induction targets: (n_layer, nh).
 
@@ -659,9 +867,16 @@ def induction_scores(attn: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     See @SEE@
     """
     raise NotImplementedError("TODO 30: induction_scores")
-'''),
+''',
+    ),
     # -------------------------------------------------------- 11. putting it together
-    Todo(31, "rhyme_gpt", CAPSTONE, "gradient-descent#a-word-level-model-of-the-nursery-rhyme", "llm_guide.workbook.rhyme:rhyme_gpt", r'''
+    Todo(
+        31,
+        "rhyme_gpt",
+        CAPSTONE,
+        "gradient-descent#a-word-level-model-of-the-nursery-rhyme",
+        "llm_guide.workbook.rhyme:rhyme_gpt",
+        r'''
 #: The start words the samples continue.
 STARTS = ("mary", "the", "it", "little", "lamb")
 
@@ -686,7 +901,9 @@ def rhyme_gpt(steps: int = 150, seed: int = 0) -> tuple[nn.Module, list[float], 
     See @SEE@
     """
     raise NotImplementedError("TODO 31: rhyme_gpt")
-''', time_limit=120.0),
+''',
+        time_limit=120.0,
+    ),
 ]
 
 TODOS: tuple[Todo, ...] = tuple(_TODOS)
