@@ -71,8 +71,10 @@ def solution_object(todo: Todo) -> Any:
 
 
 def _clean(source: str) -> str:
-    """Source without the ``# --8<--`` snippet markers, which only matter to the site."""
-    return "".join(line for line in source.splitlines(keepends=True) if not _MARKER.match(line))
+    """Source without the ``# --8<--`` snippet markers, which only matter to the site, and
+    without the blank lines the formatter leaves before an end marker inside a class."""
+    kept = "".join(line for line in source.splitlines(keepends=True) if not _MARKER.match(line))
+    return kept.rstrip("\n") + "\n"
 
 
 def solution_source(todo: Todo) -> str:
