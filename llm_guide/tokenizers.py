@@ -315,7 +315,8 @@ class BPETokenizer:
     A tokenizer is four things, all visible as attributes:
 
     * ``byte_ids``: the id of each of the 256 bytes (``byte_ids[b]``). A trained
-      tokenizer uses ids 0-255 for bytes 0-255; cl100k_base shuffles them.
+      tokenizer uses ids 0-255 for bytes 0-255; cl100k_base shuffles them; SmolLM2's
+      (chapter 13) has no token (None) for 21 bytes, 13 of which UTF-8 never uses.
     * ``merges``: ``{(left_id, right_id): new_id}``, in the order they were learned.
       A smaller ``new_id`` means an earlier merge, which has priority when encoding.
     * ``pattern``: the regex that pre-splits text into chunks (``None``: no split).
@@ -333,12 +334,16 @@ class BPETokenizer:
         merges: Mapping[tuple[int, int], int] | None = None,
         pattern: str | None = GPT4_SPLIT_PATTERN,
         special_tokens: Mapping[str, int] | None = None,
-        byte_ids: Sequence[int] | None = None,
+        byte_ids: Sequence[int | None] | None = None,
     ) -> None:
         byte_ids = range(256) if byte_ids is None else byte_ids
-        self.byte_ids: tuple[int, ...] = tuple(map(operator.index, byte_ids))
-        if len(self.byte_ids) != 256 or len(set(self.byte_ids)) != 256:
-            raise ValueError(f"byte_ids must be 256 distinct ids, one per byte; got {len(self.byte_ids)}")
+        self.byte_ids: tuple[int | None, ...] = tuple(None if i is None else operator.index(i) for i in byte_ids)
+        present = [i for i in self.byte_ids if i is not None]
+        if len(self.byte_ids) != 256 or len(set(present)) != len(present):
+            raise ValueError(
+                f"byte_ids must be 256 ids, one per byte, distinct (None for a byte with no token); "
+                f"got {len(self.byte_ids)} with {len(set(present))} distinct ids"
+            )
         # Sorting by new id replays the merges in the order they were learned.
         merges = sorted((merges or {}).items(), key=lambda item: item[1])
         self.merges: dict[tuple[int, int], int] = dict(merges)
@@ -346,7 +351,7 @@ class BPETokenizer:
         self.special_tokens: dict[str, int] = dict(special_tokens or {})
         self.history: list[Merge] = []
 
-        self.vocab: dict[int, bytes] = {i: bytes([b]) for b, i in enumerate(self.byte_ids)}
+        self.vocab: dict[int, bytes] = {i: bytes([b]) for b, i in enumerate(self.byte_ids) if i is not None}
         for (left, right), new_id in self.merges.items():
             if left not in self.vocab or right not in self.vocab or new_id in self.vocab:
                 raise ValueError(
@@ -537,7 +542,10 @@ class BPETokenizer:
             if chunk_ids is None:
                 if len(cache) >= 100_000:
                     cache.clear()  # a bound on memory; the common chunks come back at once
-                chunk_ids = cache[chunk] = self.encode_chunk(chunk.encode("utf-8"))
+                chunk_ids = self.encode_chunk(chunk.encode("utf-8"))
+                if None in chunk_ids:  # a byte with no token (byte_ids[b] is None)
+                    raise ValueError(f"{chunk!r} holds a byte this tokenizer has no token for; remove that character")
+                cache[chunk] = chunk_ids
             ids.extend(chunk_ids)
         return ids
 
