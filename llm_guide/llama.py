@@ -534,7 +534,7 @@ def read_gguf(path: str | Path) -> Any:
     return gguf.GGUFReader(str(path))
 
 
-def gguf_config(reader: Any, name: str = "the GGUF file") -> LlamaConfig:
+def gguf_config(reader: Any, name: str = "the GGUF file") -> "LlamaConfig":
     """The LlamaConfig that a GGUF file's metadata (its ``llama.*`` keys) describes."""
     meta = {k: f.contents() for k, f in reader.fields.items() if not k.startswith("tokenizer.ggml.")}
     arch = meta.get("general.architecture")
@@ -594,7 +594,7 @@ def unpermute_rotary(w: torch.Tensor, n_head: int) -> torch.Tensor:
     return w.reshape(n_head, hs // 2, 2, *w.shape[1:]).transpose(1, 2).reshape(w.shape)
 
 
-def gguf_state_dict(reader: Any, config: LlamaConfig) -> dict[str, torch.Tensor]:
+def gguf_state_dict(reader: Any, config: "LlamaConfig") -> dict[str, torch.Tensor]:
     """Every tensor of the file, dequantized to float32, under Hugging Face's names."""
     import gguf
 
@@ -677,7 +677,7 @@ def gguf_tokenizer(reader: Any, name: str = "the GGUF file") -> BPETokenizer:
 
 
 # --8<-- [start:load_gguf]
-def load_gguf(path: str | Path) -> tuple[Llama, BPETokenizer]:
+def load_gguf(path: str | Path) -> tuple["Llama", BPETokenizer]:
     """A Llama with a GGUF file's weights (dequantized to float32, in eval mode) and its tokenizer.
 
     The configuration comes from the file's metadata, the tensors are renamed to

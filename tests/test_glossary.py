@@ -24,6 +24,7 @@ CHAPTERS = [
     "in-context-learning",
     "putting-it-together",
     "todays-models",
+    "real-model",
 ]
 
 
@@ -171,6 +172,7 @@ NOT_TERMS = {
     # the home page's learning path names chapters, each of which defines its subject
     "putting it together",
     "today's models",
+    "a real model",
     "tokenization",
     "the transformer block",
     # labels of a list of further reading

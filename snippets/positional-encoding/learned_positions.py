@@ -29,9 +29,9 @@ after = model.transformer.embed.wpe.weight.detach().clone()
 for point in result.evals:
     print(f"step {point.step:3d}  loss {point.train_loss:.3f}")
 # --8<-- [end:train]
+
+
 # --8<-- [start:similarity]
-
-
 def similarity_at_distance(table: torch.Tensor, k: int) -> float:
     """Mean cosine similarity of rows p and p + k over every p."""
     unit = F.normalize(table.double(), dim=1)

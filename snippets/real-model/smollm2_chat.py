@@ -1,0 +1,83 @@
+# --8<-- [start:load]
+import time
+
+import torch
+
+from llm_guide.figures.style import save
+from llm_guide.figures.transformer_block import plot_next_token_panels
+from llm_guide.generate import generate, next_token_distribution
+from llm_guide.llama import chat_prompt, load_gguf, smollm2_path
+from llm_guide.tokenizers import token_pieces
+
+torch.manual_seed(0)
+model, tok = load_gguf(smollm2_path())  # about 8 s: 272 tensors dequantized to float32
+
+
+def parts(model: torch.nn.Module) -> dict[str, int]:
+    """Parameters per component, by the names Hugging Face gives them."""
+    counts = {"embedding": 0, "attention": 0, "feed-forward": 0, "norms": 0}
+    for name, p in model.named_parameters():
+        kind = (
+            "embedding"
+            if "embed" in name
+            else "attention"
+            if "attn" in name
+            else ("feed-forward" if "mlp" in name else "norms")
+        )
+        counts[kind] += p.numel()
+    return counts
+
+
+c = model.config
+print(f"{c.n_layer} layers, width {c.n_embd}, {c.n_head} query heads sharing {c.n_kv_head} key/value heads")
+for kind, n in parts(model).items():
+    print(f"{kind:>12}: {n:>11,}")
+print(f"{'total':>12}: {model.num_params():>11,}  (the head is the embedding table, tied)")
+# --8<-- [end:load]
+# --8<-- [start:tokens]
+sentence = "SmolLM2 reads 12345 tokens: it's byte-level BPE!"
+ids = tok.encode(sentence)
+print(len(sentence), "characters ->", len(ids), "tokens")
+print(" | ".join(token_pieces(tok, ids)))
+# --8<-- [end:tokens]
+# --8<-- [start:chat]
+prompt = chat_prompt([{"role": "user", "content": "What is the capital of France?"}])
+print(prompt, end="")
+idx = torch.tensor([tok.encode(prompt, allowed_special="all")])
+out = generate(model, idx, max_new_tokens=24, greedy=True, kv_cache=True)
+answer = tok.decode(out[0, idx.size(1) :].tolist())
+print(answer.split("<|im_end|>")[0])
+# --8<-- [end:chat]
+# --8<-- [start:next_token]
+idx = torch.tensor([tok.encode("The capital of France is")])
+with torch.no_grad():
+    logits, _ = model(idx)
+probs = next_token_distribution(logits[0, -1], temperature=1.0)
+top = probs.topk(5)
+labels = [tok.decode([i]) for i in top.indices.tolist()]
+for label, p in zip(labels, top.values.tolist()):
+    print(f"{label!r:>10} {p:.3f}")
+panel = {"after 'The capital of France is'": top.values.tolist()}
+save(plot_next_token_panels(panel, labels, ncols=1), "real-model-next-token.svg")
+# --8<-- [end:next_token]
+# --8<-- [start:timing]
+question = chat_prompt([{"role": "user", "content": "Write one sentence about the sea."}])
+idx = torch.tensor([tok.encode(question, allowed_special="all")])
+
+
+def seconds_per_new_token(kv_cache: bool, n: int = 8) -> tuple[float, torch.Tensor]:
+    """Generate 1 token and then n + 1: the difference is n tokens after the prompt's pass."""
+    times, outs = [], []
+    for new in (1, n + 1):
+        start = time.perf_counter()
+        outs.append(generate(model, idx, max_new_tokens=new, greedy=True, kv_cache=kv_cache))
+        times.append(time.perf_counter() - start)
+    return (times[1] - times[0]) / n, outs[1]
+
+
+without, tokens_without = seconds_per_new_token(kv_cache=False)
+with_cache, tokens_with = seconds_per_new_token(kv_cache=True)
+print(f"a prompt of {idx.size(1)} tokens, then 8 more, greedy")
+print("the same tokens with and without the cache:", torch.equal(tokens_without, tokens_with))
+print("each new token at least twice as fast with the cache:", without > 2 * with_cache)
+# --8<-- [end:timing]
