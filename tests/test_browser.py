@@ -125,7 +125,8 @@ class Visit:
     def __init__(self, browser, base_url: str, **options):
         self.base_url = base_url
         self.closed = False
-        self.context = browser.new_context(viewport={"width": 1280, "height": 800}, **options)
+        viewport = options.pop("viewport", {"width": 1280, "height": 800})
+        self.context = browser.new_context(viewport=viewport, **options)
         self.context.set_default_timeout(15_000)
         self.context.add_init_script(OPEN_SHADOW_ROOTS)
         self.reset()
@@ -377,10 +378,32 @@ def test_math_is_typeset(walk):
 
 
 def test_no_formula_or_table_is_wider_than_its_column(walk):
-    """At a 1,280-pixel window every display formula and table of a hand-written page fits."""
+    """At a 1,280-pixel window every display formula and table of a hand-written page fits
+    (and at 390 pixels too: ``test_on_a_phone_nothing_is_wider_than_the_screen``)."""
     wide = [f"/{p}: {what}" for p, r in walk.items() if not p.startswith(GENERATED) for what in r.overflowing]
     assert not wide, "wider than the page's column at 1,280 px:\n" + "\n".join(wide)
     assert any(r.display_math for r in walk.values())  # there were formulas to measure
+
+
+PAGE_WIDER_THAN_WINDOW = "() => document.documentElement.scrollWidth > window.innerWidth + 1"
+
+
+def test_on_a_phone_nothing_is_wider_than_the_screen(site, visits):
+    """At 390 pixels (a phone), every display formula and table of a hand-written page fits
+    its column, and no page scrolls sideways (a long inline formula would make it)."""
+    phone = visits(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    wide = []
+    for path in [p for p in site_pages(site) if not p.startswith(GENERATED)]:
+        phone.reset()
+        page = phone.open(path)
+        wide += [f"/{path}: {what}" for what in page.evaluate(OVERFLOWING)]
+        if page.evaluate(PAGE_WIDER_THAN_WINDOW):
+            wide.append(f"/{path}: the page is {page.evaluate('document.documentElement.scrollWidth')} px wide")
+        if path == "attention/":
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "phone-attention.png"), full_page=False)
+    phone.close()
+    assert not wide, "wider than a 390-pixel phone screen:\n" + "\n".join(wide)
 
 
 def test_mermaid_diagrams_render_to_svg(walk):

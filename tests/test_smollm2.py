@@ -31,10 +31,14 @@ transformers = pytest.importorskip("transformers")
 
 PROMPTS = [
     "The capital of France is",
+    "SmolLM2 reads 12345 tokens: it's byte-level BPE!",  # the texts chapter 13 encodes
+    "In 2024, 3 cats ran 10km.",
     "def fibonacci(n):\n    return",
     "Numbers: 1234567 and 3.14159, dates 2024-12-03.",
     "Ünïcödé, 日本語のテキスト, emoji 🙂👍 and Ελληνικά.",
 ]
+
+PAGE_QUESTIONS = ["What is the capital of France?", "Write one sentence about the sea.", "Name a colour of the sky."]
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +110,7 @@ def test_token_ids_equal_transformers_tokenizer(ours, theirs):
     texts = [
         *PROMPTS,
         chat(hf_tok, "Why is the sky blue?"),
+        *(chat(hf_tok, q) for q in PAGE_QUESTIONS),
         "  leading spaces,\ttabs\n\nand 12 345 6789",
         "it's they're we'll I'd you've",
         "x=1+2*3; y = [a_b, 'c']  # comment\n",
