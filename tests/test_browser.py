@@ -429,6 +429,34 @@ def test_copy_button_copies_the_block(visit, base_url):
     assert copied.count("\n") >= 2, "expected a multi-line code block"
 
 
+OUTPUT_LOOK = """() => {
+  const look = (selector) => {
+    const block = document.querySelector(selector);
+    const code = block.querySelector("pre > code");
+    const copy = [...block.querySelectorAll(".md-clipboard, .md-code__button")].filter(b => b.offsetParent !== null);
+    return {background: getComputedStyle(code).backgroundColor, border: getComputedStyle(block).borderLeftWidth,
+            copy: copy.length};
+  };
+  return {code: look(".language-python.highlight"), output: look(".language-text.highlight")};
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["default", "slate"])
+def test_output_blocks_do_not_look_like_code(visit, scheme):
+    """An Output block has no code background, a rule on its left and no copy button, in
+    both palettes, so what a block printed is not mistaken for code to run."""
+    v = visit()
+    page = v.open("vocabulary/")
+    page.evaluate(f"() => document.body.setAttribute('data-md-color-scheme', '{scheme}')")
+    look = page.evaluate(OUTPUT_LOOK)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".language-text.highlight").first.screenshot(path=str(ARTIFACTS / f"output-block-{scheme}.png"))
+    assert look["output"]["background"] != look["code"]["background"], look
+    assert look["output"]["background"] in ("rgba(0, 0, 0, 0)", "transparent"), look
+    assert look["output"]["border"] != "0px" and look["code"]["border"] == "0px", look
+    assert look["output"]["copy"] == 0 and look["code"]["copy"] >= 1, look
+
+
 @pytest.mark.parametrize("word", ["vocabulary", "attention"])
 def test_search_finds_the_chapter(site, visit, word):
     chapter = chapter_titled(site, word)
