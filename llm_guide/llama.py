@@ -253,18 +253,22 @@ def swiglu_hidden(n_embd: int, multiple_of: int = 8) -> int:
 class LlamaConfig:
     """Every number that fixes a Llama-style model's shape.
 
-    vocab_size, block_size, n_layer, n_head, n_embd: as in ``GPTConfig``. block_size
-        is the longest context; with rotary embeddings there is no table of that size.
-    n_kv_head: key/value heads (default n_head, plain multi-head attention); n_head
-        must be a multiple of it.
-    n_hidden: SwiGLU's inner width (default ``swiglu_hidden(n_embd)``, about 8/3 n_embd).
-    rope_theta: the base of the rotary frequencies: 10,000 as in chapter 5; Llama 3
-        uses 500,000, whose slower clocks tell apart positions over longer contexts.
-    norm_eps: RMSNorm's eps.
-    qkv_bias: biases on the query, key and value projections (Qwen2 has them).
-    tie_weights: use the token embedding table as the output head too.
-    fast: RMSNorm, SiLU and attention on PyTorch's fused kernels, as ``GPTConfig(fast=True)``:
-        the same modules and weights, the same numbers up to float rounding.
+    Attributes:
+        vocab_size: how many token ids there are, as in ``GPTConfig``.
+        block_size: the longest context; with rotary embeddings there is no table of that size.
+        n_layer: how many blocks are stacked.
+        n_head: query heads per block.
+        n_kv_head: key/value heads (default n_head, plain multi-head attention); n_head
+            must be a multiple of it.
+        n_embd: the width C of every vector.
+        n_hidden: SwiGLU's inner width (default ``swiglu_hidden(n_embd)``, about 8/3 n_embd).
+        rope_theta: the base of the rotary frequencies: 10,000 as in chapter 5; Llama 3
+            uses 500,000, whose slower clocks tell apart positions over longer contexts.
+        norm_eps: RMSNorm's eps.
+        qkv_bias: biases on the query, key and value projections (Qwen2 has them).
+        tie_weights: use the token embedding table as the output head too.
+        fast: RMSNorm, SiLU and attention on PyTorch's fused kernels, as ``GPTConfig(fast=True)``:
+            the same modules and weights, the same numbers up to float rounding.
     """
 
     # --8<-- [end:llama_config_class]

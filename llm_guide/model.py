@@ -55,19 +55,22 @@ GPT2_SIZES: dict[str, tuple[int, int, int]] = {
 class GPTConfig:
     """Every number that fixes a GPT's shape. The weights are a separate matter.
 
-    vocab_size: how many token ids there are (rows of the embedding table).
-    block_size: the context length, the most tokens the model reads at once.
-    n_layer, n_head, n_embd: blocks, heads per block, and the width C of every vector.
-    n_hidden: the feed-forward's inner width (default 4 * n_embd).
-    dropout: probability of zeroing activations while training (0 = off).
-    bias: whether Linear layers and LayerNorms have bias vectors.
-    norm: "pre" (GPT-2) or "post" (original transformer); see ``Block``.
-    activation: "gelu" (GPT-2's tanh approximation) or "relu".
-    tie_weights: use the token embedding table as the output head too (GPT-2 does).
-    mlp: False leaves out every block's feed-forward: an attention-only model (chapter 10).
-    fast: run attention, LayerNorm and GELU on PyTorch's fused kernels instead of the
-        chapters' written-out code: the same modules and weights, the same numbers up
-        to float rounding, faster. Off by default, so the model runs the code you read.
+    Attributes:
+        vocab_size: how many token ids there are (rows of the embedding table).
+        block_size: the context length, the most tokens the model reads at once.
+        n_layer: how many blocks are stacked.
+        n_head: attention heads per block.
+        n_embd: the width C of every vector.
+        n_hidden: the feed-forward's inner width (default 4 * n_embd).
+        dropout: probability of zeroing activations while training (0 = off).
+        bias: whether Linear layers and LayerNorms have bias vectors.
+        norm: "pre" (GPT-2) or "post" (original transformer); see ``Block``.
+        activation: "gelu" (GPT-2's tanh approximation) or "relu".
+        tie_weights: use the token embedding table as the output head too (GPT-2 does).
+        mlp: False leaves out every block's feed-forward: an attention-only model (chapter 10).
+        fast: run attention, LayerNorm and GELU on PyTorch's fused kernels instead of the
+            chapters' written-out code: the same modules and weights, the same numbers up
+            to float rounding, faster. Off by default, so the model runs the code you read.
     """
 
     vocab_size: int
