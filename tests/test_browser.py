@@ -385,13 +385,14 @@ def test_no_formula_or_table_is_wider_than_its_column(walk):
     assert any(r.display_math for r in walk.values())  # there were formulas to measure
 
 
-PAGE_WIDER_THAN_WINDOW = "() => document.documentElement.scrollWidth > window.innerWidth + 1"
+PHONE = {"width": 390, "height": 844}
+PAGE_WIDER_THAN_WINDOW = f"() => document.documentElement.scrollWidth > {PHONE['width']} + 1"
 
 
 def test_on_a_phone_nothing_is_wider_than_the_screen(site, visits):
     """At 390 pixels (a phone), every display formula and table of a hand-written page fits
     its column, and no page scrolls sideways (a long inline formula would make it)."""
-    phone = visits(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = visits(viewport=PHONE)
     wide = []
     for path in [p for p in site_pages(site) if not p.startswith(GENERATED)]:
         phone.reset()
