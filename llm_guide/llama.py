@@ -32,7 +32,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -46,6 +46,9 @@ from llm_guide.embeddings import check_token_ids, sinusoidal_positions
 from llm_guide.kv_cache import KVCache, LayerKV
 from llm_guide.model import check_batch_shape, next_token_loss
 from llm_guide.tokenizers import GPT2_SPLIT_PATTERN, BPETokenizer
+
+if TYPE_CHECKING:  # chapter 13's reader; imported where it is used, so the package works without it
+    import gguf
 
 __all__ = [
     "RMSNorm",
@@ -63,6 +66,7 @@ __all__ = [
     "QWEN2_5_0_5B",
     "smollm2_path",
     "read_gguf",
+    "gguf_field",
     "gguf_config",
     "unpermute_rotary",
     "gguf_state_dict",
@@ -522,7 +526,7 @@ def smollm2_path() -> Path:
 
 
 # --8<-- [start:gguf_config]
-def read_gguf(path: str | Path) -> Any:
+def read_gguf(path: str | Path) -> "gguf.GGUFReader":
     """A ``gguf.GGUFReader`` for ``path``, after checking that it is a GGUF file."""
     try:
         import gguf
@@ -538,27 +542,42 @@ def read_gguf(path: str | Path) -> Any:
     return gguf.GGUFReader(str(path))
 
 
-def gguf_config(reader: Any, name: str = "the GGUF file") -> "LlamaConfig":
+def gguf_field(reader: "gguf.GGUFReader", key: str, name: str = "the GGUF file") -> Any:
+    """The value of one metadata key, or a ValueError naming the key the file lacks."""
+    if key not in reader.fields:
+        raise ValueError(f"{name} has no {key!r} in its metadata; it is not a model this loader reads")
+    return reader.fields[key].contents()
+
+
+def gguf_config(reader: "gguf.GGUFReader", name: str = "the GGUF file") -> "LlamaConfig":
     """The LlamaConfig that a GGUF file's metadata (its ``llama.*`` keys) describes."""
-    meta = {k: f.contents() for k, f in reader.fields.items() if not k.startswith("tokenizer.ggml.")}
-    arch = meta.get("general.architecture")
+    arch = gguf_field(reader, "general.architecture", name)
     if arch != "llama":
         raise ValueError(f"{name} holds a {arch!r} model; only 'llama' is supported")
-    n_head = int(meta["llama.attention.head_count"])
+    tensors = {t.name for t in reader.tensors}
+    if "llama.expert_count" in reader.fields or "rope_freqs.weight" in tensors:
+        raise ValueError(
+            f"{name}: a mixture of experts, or rotary frequencies rescaled (Llama 3.1 and later): not supported"
+        )
+
+    def number(key: str, default: float | None = None) -> float:
+        return default if default is not None and key not in reader.fields else gguf_field(reader, key, name)
+
+    n_head = int(number("llama.attention.head_count"))
     config = LlamaConfig(
-        vocab_size=len(reader.fields["tokenizer.ggml.tokens"].data),
-        block_size=int(meta["llama.context_length"]),
-        n_layer=int(meta["llama.block_count"]),
+        vocab_size=len(gguf_field(reader, "tokenizer.ggml.tokens", name)),
+        block_size=int(number("llama.context_length")),
+        n_layer=int(number("llama.block_count")),
         n_head=n_head,
-        n_kv_head=int(meta.get("llama.attention.head_count_kv", n_head)),
-        n_embd=int(meta["llama.embedding_length"]),
-        n_hidden=int(meta["llama.feed_forward_length"]),
-        rope_theta=float(meta.get("llama.rope.freq_base", 10000.0)),
-        norm_eps=float(meta["llama.attention.layer_norm_rms_epsilon"]),
-        tie_weights="output.weight" not in {t.name for t in reader.tensors},
+        n_kv_head=int(number("llama.attention.head_count_kv", n_head)),
+        n_embd=int(number("llama.embedding_length")),
+        n_hidden=int(number("llama.feed_forward_length")),
+        rope_theta=float(number("llama.rope.freq_base", 10000.0)),
+        norm_eps=float(number("llama.attention.layer_norm_rms_epsilon")),
+        tie_weights="output.weight" not in tensors,  # no separate head: it is the embedding table
     )
-    rotated = int(meta.get("llama.rope.dimension_count", config.head_size))
-    if rotated != config.head_size or "llama.rope.scaling.type" in meta:
+    rotated = int(number("llama.rope.dimension_count", config.head_size))
+    if rotated != config.head_size or "llama.rope.scaling.type" in reader.fields:
         raise ValueError(
             f"{name}: rotary embeddings on {rotated} of {config.head_size} channels, or rope "
             "scaling: not supported (this Llama rotates every channel, unscaled)"
@@ -590,28 +609,29 @@ GGUF_NAMES = {
 def unpermute_rotary(w: torch.Tensor, n_head: int) -> torch.Tensor:
     """Undo llama.cpp's reordering of a query or key projection's rows (n_head * hs, C).
 
-    llama.cpp rotates each head's channel pairs (2i, 2i + 1); Hugging Face, and this
-    Llama, rotate (i, i + hs/2). Its converter interleaved each head's two halves to
-    match; this puts them back: rows (0, 2, 4, ..., 1, 3, 5, ...) of every head.
+    For the llama architecture, llama.cpp rotates each head's channel pairs (2i, 2i + 1),
+    as Meta's original code did; Hugging Face, and this Llama, rotate (i, i + hs/2). Its
+    converter interleaved each head's two halves to match; this puts them back: rows
+    (0, 2, 4, ..., 1, 3, 5, ...) of every head.
     """
     hs = w.shape[0] // n_head
     return w.reshape(n_head, hs // 2, 2, *w.shape[1:]).transpose(1, 2).reshape(w.shape)
 
 
-def gguf_state_dict(reader: Any, config: "LlamaConfig") -> dict[str, torch.Tensor]:
+def gguf_state_dict(reader: "gguf.GGUFReader", config: "LlamaConfig") -> dict[str, torch.Tensor]:
     """Every tensor of the file, dequantized to float32, under Hugging Face's names."""
     import gguf
 
     state = {}
     for t in reader.tensors:
         base, _, kind = t.name.rpartition(".")  # "blk.3.attn_q", "weight"
-        if base.startswith("blk."):
-            _, layer, part = base.split(".")
-            name = f"model.layers.{layer}.{GGUF_NAMES[part]}.{kind}"
-        else:
-            name = f"{GGUF_NAMES[base]}.{kind}"
+        layer, part = base.split(".")[1:] if base.startswith("blk.") else (None, base)
+        if part not in GGUF_NAMES:
+            raise ValueError(f"tensor {t.name!r} has no place in this Llama (known: {sorted(GGUF_NAMES)})")
+        name = f"model.layers.{layer}.{GGUF_NAMES[part]}.{kind}" if layer else f"{GGUF_NAMES[part]}.{kind}"
         # GGUF lists a tensor's dimensions innermost first: (576, 49152) is a (49152, 576) matrix
         shape = tuple(reversed([int(n) for n in t.shape]))
+        # np.array copies out of the file's read-only memory map, which torch cannot share
         w = torch.from_numpy(np.array(gguf.quants.dequantize(t.data, t.tensor_type), dtype=np.float32))
         w = w.reshape(shape)
         if name.endswith("q_proj.weight"):
@@ -645,35 +665,36 @@ def gpt2_byte_symbols() -> dict[str, int]:
     return {chr(b): b for b in printable} | {chr(0x100 + i): b for i, b in enumerate(others)}
 
 
-def gguf_tokenizer(reader: Any, name: str = "the GGUF file") -> BPETokenizer:
+def gguf_tokenizer(reader: "gguf.GGUFReader", name: str = "the GGUF file") -> BPETokenizer:
     """Chapter 2's ``BPETokenizer`` holding a GGUF file's byte-level BPE: its vocabulary,
     merges, special tokens and pre-tokenizer; its chat template as ``chat_template``."""
-    fields = reader.fields
-    kind = fields["tokenizer.ggml.model"].contents()
-    pre = fields["tokenizer.ggml.pre"].contents() if "tokenizer.ggml.pre" in fields else "gpt-2"
+    import gguf
+
+    kind = gguf_field(reader, "tokenizer.ggml.model", name)
+    pre = gguf_field(reader, "tokenizer.ggml.pre", name) if "tokenizer.ggml.pre" in reader.fields else "gpt-2"
     if kind != "gpt2" or pre not in GGUF_SPLIT_PATTERNS:
         raise ValueError(
             f"{name}: tokenizer {kind!r} with pre-tokenizer {pre!r} is not supported; "
             f"only byte-level BPE ('gpt2') with {sorted(GGUF_SPLIT_PATTERNS)}"
         )
-    tokens = fields["tokenizer.ggml.tokens"].contents()
-    types = fields["tokenizer.ggml.token_type"].contents()
+    tokens = gguf_field(reader, "tokenizer.ggml.tokens", name)
+    types = gguf_field(reader, "tokenizer.ggml.token_type", name)
     ids = {token: i for i, token in enumerate(tokens)}
-    CONTROL = 3  # llama.cpp's token type for a special token
-    specials = {token: i for i, (token, t) in enumerate(zip(tokens, types)) if t == CONTROL}
-    # A byte that UTF-8 never uses (0xC0, 0xC1, 0xF5 to 0xFF) may have no token: None.
+    specials = {token: i for i, (token, t) in enumerate(zip(tokens, types)) if t == gguf.TokenType.CONTROL}
+    # A byte that never occurred in the text the vocabulary was built from has no token:
+    # None (for SmolLM2, the 13 bytes UTF-8 never uses and 8 rare ones, mostly control bytes).
     byte_ids = [None] * 256
     for symbol, b in gpt2_byte_symbols().items():
         byte_ids[b] = ids.get(symbol)
     merges = {}
-    for line in fields["tokenizer.ggml.merges"].contents():
+    for line in gguf_field(reader, "tokenizer.ggml.merges", name):
         left, right = line.split(" ")
         merges[ids[left], ids[right]] = ids[left + right]
     if list(merges.values()) != sorted(merges.values()):
         raise ValueError(f"{name}: the merged tokens' ids are not in the order of the merges; not supported")
     tokenizer = BPETokenizer(merges, pattern=GGUF_SPLIT_PATTERNS[pre], special_tokens=specials, byte_ids=byte_ids)
-    template = fields.get("tokenizer.chat_template")
-    tokenizer.chat_template = template.contents() if template is not None else None
+    if "tokenizer.chat_template" in reader.fields:
+        tokenizer.chat_template = gguf_field(reader, "tokenizer.chat_template", name)
     return tokenizer
 
 

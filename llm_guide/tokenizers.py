@@ -339,6 +339,7 @@ class BPETokenizer:
         byte_ids = range(256) if byte_ids is None else byte_ids
         self.byte_ids: tuple[int | None, ...] = tuple(None if i is None else operator.index(i) for i in byte_ids)
         present = [i for i in self.byte_ids if i is not None]
+        self._no_token = frozenset(b for b, i in enumerate(self.byte_ids) if i is None)
         if len(self.byte_ids) != 256 or len(set(present)) != len(present):
             raise ValueError(
                 f"byte_ids must be 256 ids, one per byte, distinct (None for a byte with no token); "
@@ -350,6 +351,7 @@ class BPETokenizer:
         self.pattern = pattern
         self.special_tokens: dict[str, int] = dict(special_tokens or {})
         self.history: list[Merge] = []
+        self.chat_template: str | None = None  # a chat model's conversation format (chapter 13)
 
         self.vocab: dict[int, bytes] = {i: bytes([b]) for b, i in enumerate(self.byte_ids) if i is not None}
         for (left, right), new_id in self.merges.items():
@@ -542,10 +544,12 @@ class BPETokenizer:
             if chunk_ids is None:
                 if len(cache) >= 100_000:
                     cache.clear()  # a bound on memory; the common chunks come back at once
-                chunk_ids = self.encode_chunk(chunk.encode("utf-8"))
-                if None in chunk_ids:  # a byte with no token (byte_ids[b] is None)
-                    raise ValueError(f"{chunk!r} holds a byte this tokenizer has no token for; remove that character")
-                cache[chunk] = chunk_ids
+                data = chunk.encode("utf-8")
+                if self._no_token and not self._no_token.isdisjoint(data):
+                    # a vocabulary built from text may lack bytes that text rarely holds
+                    bad = next(c for c in chunk if not self._no_token.isdisjoint(c.encode("utf-8")))
+                    raise ValueError(f"{bad!r} (U+{ord(bad):04X}) needs a byte this tokenizer has no token for")
+                chunk_ids = cache[chunk] = self.encode_chunk(data)
             ids.extend(chunk_ids)
         return ids
 

