@@ -1,8 +1,8 @@
 # --8<-- [start:load]
 import torch
 
+from llm_guide.figures.real_model import plot_top_tokens
 from llm_guide.figures.style import save
-from llm_guide.figures.transformer_block import plot_next_token_panels
 from llm_guide.generate import generate, next_token_distribution
 from llm_guide.llama import chat_prompt, load_gguf, smollm2_path
 from llm_guide.tokenizers import token_pieces
@@ -54,8 +54,7 @@ top = probs.topk(5)
 labels = [tok.decode([i]) for i in top.indices.tolist()]
 for label, p in zip(labels, top.values.tolist()):
     print(f"{label!r:>10} {p:.3f}")
-panel = {"after 'The capital of France is'": top.values.tolist()}
-save(plot_next_token_panels(panel, labels, ncols=1), "real-model-next-token.svg")
+save(plot_top_tokens(labels, top.values.tolist(), "The capital of France is"), "real-model-next-token.svg")
 # --8<-- [end:next_token]
 # --8<-- [start:timing]
 question = chat_prompt([{"role": "user", "content": "Write one sentence about the sea."}])
