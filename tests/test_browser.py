@@ -458,6 +458,39 @@ def test_output_blocks_do_not_look_like_code(visit, scheme):
     assert look["output"]["copy"] == 0 and look["code"]["copy"] >= 1, look
 
 
+# The lowest contrast between a notebook page's code (every highlighted token, and every
+# printed output) and the background it is drawn on, by WCAG's formula.
+CODE_CONTRAST = r"""() => {
+  const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = (el) => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3); } return [255, 255, 255]; };
+  const ratios = [];
+  for (const span of document.querySelectorAll(".jp-Cell .highlight-ipynb span, .jp-RenderedText pre")) {
+    if (!span.textContent.trim()) continue;
+    const fg = lum(rgb(getComputedStyle(span).color).slice(0, 3)), bg = lum(background(span));
+    ratios.push(((Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05)));
+  }
+  ratios.sort((a, b) => a - b);
+  return {n: ratios.length, min: ratios[0], below45: ratios.filter(r => r < 4.5).length};
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["default", "slate"])
+def test_notebook_code_is_readable_in_both_palettes(visit, scheme):
+    """In dark mode the notebook pages' code cells used to stay light while their text
+    turned light grey (1.26:1). Every token and output must reach WCAG AA's 4.5:1."""
+    v = visit()
+    page = v.open("notebooks/attention/")
+    page.evaluate(f"() => document.body.setAttribute('data-md-color-scheme', '{scheme}')")
+    contrast = page.evaluate(CODE_CONTRAST)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".jp-CodeCell").nth(3).screenshot(path=str(ARTIFACTS / f"notebook-code-{scheme}.png"))
+    assert contrast["n"] > 1000, contrast  # the tokens of the page's code cells were measured
+    assert contrast["below45"] == 0, (
+        f"{contrast['below45']} of {contrast['n']} below 4.5:1 (lowest {contrast['min']:.2f})"
+    )
+
+
 @pytest.mark.parametrize("word", ["vocabulary", "attention"])
 def test_search_finds_the_chapter(site, visit, word):
     chapter = chapter_titled(site, word)

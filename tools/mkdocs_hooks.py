@@ -195,6 +195,16 @@ class _Renderer:
             env.loader.get_source(env, f"mkdocs_html/assets/{name}")[0] for name in ("index.css", "theme-light.css")
         ]
         parts.append(formatter.get_style_defs(".highlight-ipynb"))
+        # Dark mode: the same page under Material's "slate" scheme gets mkdocs-jupyter's dark
+        # theme (one rule of colour variables, scoped so that it wins over the light one) and a
+        # dark code style; with the light ones kept, code cells stayed light while the text on
+        # them turned light grey (a contrast of 1.26:1).
+        slate = '[data-md-color-scheme="slate"]'
+        dark = env.loader.get_source(env, "mkdocs_html/assets/theme-dark.css")[0]
+        parts.append(dark.replace(".jupyter-wrapper{", f"{slate} .jupyter-wrapper{{", 1))
+        parts.append(HtmlFormatter(style="github-dark").get_style_defs(f"{slate} .highlight-ipynb"))
+        # The cells' "In [ ]:" prompts: the notebook is not run, so they only ever show empty brackets.
+        parts.append(".jupyter-wrapper .jp-InputPrompt, .jupyter-wrapper .jp-OutputPrompt { visibility: hidden; }")
         self.css = "/* The notebook pages' styles: mkdocs-jupyter's, and pygments' colours. */\n" + "\n".join(parts)
 
     def render(self, nb) -> str:
