@@ -239,3 +239,16 @@ def test_every_term_a_chapter_defines_in_bold_is_in_the_glossary():
     )
     stale = sorted((NOT_TERMS | set(SAME_AS)) - seen)
     assert not stale, f"no page sets these in bold any more; drop them from NOT_TERMS / SAME_AS: {stale}"
+
+
+def test_tooltips_are_short_plain_sentences():
+    """A link's tooltip is the entry's first sentence as plain text: no TeX source (the
+    Softmax and Gradient descent tooltips used to show "operatorname{softmax}(z)_i" and
+    "theta leftarrow theta"), and at most TOOLTIP_CHARS characters (one was 253)."""
+    from tools.glossary import TOOLTIP_CHARS
+
+    for term in TERMS:
+        assert len(term.summary) <= TOOLTIP_CHARS, (term.name, len(term.summary))
+        assert not re.search(r"[\\{}]|\b(?:operatorname|leftarrow|nabla|frac)\b", term.summary), term
+    softmax = next(t for t in TERMS if t.name == "Softmax")
+    assert softmax.summary == "The function that turns a vector of scores into probabilities."

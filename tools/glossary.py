@@ -41,7 +41,7 @@ def read_glossary(path: Path) -> list[Term]:
                 name=name.strip(),
                 anchor=term_anchor(name),
                 words=_words(name),
-                summary=_first_sentence(_plain(definition)),
+                summary=_tooltip(definition),
             )
         )
     return terms
@@ -81,6 +81,26 @@ def _plain(markdown: str) -> str:
     text = re.sub(r"[*`]", "", text)
     text = re.sub(r"\\\(|\\\)", "", text)  # math delimiters
     return re.sub(r"\\([a-zA-Z]+)", r"\1", text)  # \max -> max
+
+
+TOOLTIP_CHARS = 200  # a tooltip is a reminder, not the entry: a longer sentence is cut to its first clause
+
+
+def _tooltip(definition: str) -> str:
+    """The definition's first sentence as plain text, for a link's title: without its maths
+    (a formula in a tooltip shows as TeX source), and at most TOOLTIP_CHARS long."""
+    first = _first_sentence(definition)
+    if "\\(" in first:  # keep the words before the formula, and the colon that introduces it
+        first = first[: first.index("\\(")].rstrip(" :,=") + "."
+    text = _plain(first)
+    if len(text) > TOOLTIP_CHARS:
+        # the first clause, if the sentence has one that stands alone; else cut at a word
+        clause = max(text.rfind(": ", 0, TOOLTIP_CHARS), text.rfind("; ", 0, TOOLTIP_CHARS))
+        if clause > 30:
+            text = text[:clause] + "."
+        else:
+            text = text[: TOOLTIP_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:(") + "\u2026"
+    return text
 
 
 def _first_sentence(text: str) -> str:
