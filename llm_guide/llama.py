@@ -62,6 +62,7 @@ __all__ = [
     "LlamaConfig",
     "LlamaBlock",
     "Llama",
+    "parameters_by_kind",
     "LLAMA_3_2_1B",
     "QWEN2_5_0_5B",
     "smollm2_path",
@@ -468,6 +469,28 @@ class Llama(nn.Module):
         return model
 
     # --8<-- [end:llama_from_hf_state_dict]
+
+
+# --8<-- [start:parameters_by_kind]
+def parameters_by_kind(model: nn.Module) -> dict[str, int]:
+    """A Llama's parameters by kind, from Hugging Face's names (a tied head is the
+    embedding table, counted once: ``named_parameters`` lists a shared tensor once)."""
+    counts = {"embedding": 0, "attention": 0, "feed-forward": 0, "norms": 0, "head": 0}
+    for name, p in model.named_parameters():
+        if "embed" in name:
+            counts["embedding"] += p.numel()
+        elif "self_attn" in name:
+            counts["attention"] += p.numel()
+        elif "mlp" in name:
+            counts["feed-forward"] += p.numel()
+        elif "norm" in name:
+            counts["norms"] += p.numel()
+        else:
+            counts["head"] += p.numel()
+    return counts
+
+
+# --8<-- [end:parameters_by_kind]
 
 
 # --8<-- [start:published_shapes]

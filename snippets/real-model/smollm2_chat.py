@@ -4,31 +4,16 @@ import torch
 from llm_guide.figures.real_model import plot_top_tokens
 from llm_guide.figures.style import save
 from llm_guide.generate import generate, next_token_distribution
-from llm_guide.llama import chat_prompt, load_gguf, smollm2_path
+from llm_guide.llama import chat_prompt, load_gguf, parameters_by_kind, smollm2_path
 from llm_guide.tokenizers import token_pieces
 
 model, tok = load_gguf(smollm2_path())  # a few seconds: 272 tensors unpacked to float32
 
-
-def parts(model: torch.nn.Module) -> dict[str, int]:
-    """Parameters per component, by the names Hugging Face gives them."""
-    counts = {"embedding": 0, "attention": 0, "feed-forward": 0, "norms": 0}
-    for name, p in model.named_parameters():
-        if "embed" in name:
-            counts["embedding"] += p.numel()
-        elif "attn" in name:
-            counts["attention"] += p.numel()
-        elif "mlp" in name:
-            counts["feed-forward"] += p.numel()
-        else:
-            counts["norms"] += p.numel()
-    return counts
-
-
 c = model.config
 print(f"{c.n_layer} layers, width {c.n_embd}, {c.n_head} query heads sharing {c.n_kv_head} key/value heads")
-for kind, n in parts(model).items():
-    print(f"{kind:>12}: {n:>11,}")
+for kind, n in parameters_by_kind(model).items():
+    if n:  # no separate head: it is the embedding table
+        print(f"{kind:>12}: {n:>11,}")
 print(f"{'total':>12}: {model.num_params():>11,}  (the head is the embedding table, tied)")
 # --8<-- [end:load]
 # --8<-- [start:tokens]
