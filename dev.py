@@ -3,7 +3,8 @@
 
     python3 dev.py serve     set up, then serve the site on http://127.0.0.1:8000/llm-guide/
     python3 dev.py test      set up, then run every test (unit tests, every page's code, the site build)
-    python3 dev.py refresh   set up, then rewrite the outputs and figures the pages show
+    python3 dev.py refresh   set up, then rewrite the outputs, figures and diagrams the pages show
+    python3 dev.py diagrams  set up, then draw the pages' Mermaid diagrams as SVG (needs Chromium)
     python3 dev.py build     set up, then build the site into site/ (strict)
 
 Set-up creates ``.venv`` beside this file (or reuses it) and installs the package with
@@ -124,7 +125,12 @@ def main(argv: list[str]) -> int:
         "build": lambda extra: run("-m", "mkdocs", "build", "--strict", *extra),
         "test": lambda extra: ensure_chromium() or run("-m", "pytest", *_workers(), *extra),
         # the pages' outputs and figures, and the glossary links each chapter gets
-        "refresh": lambda extra: run("-m", "pytest", "docs", "tests/test_glossary.py", "--update-docs", "-q", *extra),
+        "refresh": lambda extra: (
+            run("-m", "tools.diagrams")
+            or run("-m", "pytest", "docs", "tests/test_glossary.py", "--update-docs", "-q", *extra)
+        ),
+        # the Mermaid fences of docs/, drawn as SVG (tools/diagrams.py)
+        "diagrams": lambda extra: ensure_chromium() or run("-m", "tools.diagrams", *extra),
     }
     if not argv or argv[0] not in commands:
         print(__doc__)

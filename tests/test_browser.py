@@ -4,7 +4,7 @@ The site is built with ``mkdocs build --strict`` (the session fixture in ``conft
 served on 127.0.0.1 by a ``http.server`` thread, and every page is opened in Chromium (the
 generated reference and notebook pages with JavaScript off, but for a sample: ``runs_scripts``).
 Checked: no console errors, failed requests or requests to any other host; math typeset
-by MathJax; Mermaid diagrams drawn as SVG; the copy button; search; the dark-mode toggle.
+by MathJax; the Mermaid diagrams, drawn ahead of time, one per palette; the copy button; search; the dark-mode toggle.
 Screenshots go to ``test-artifacts/screenshots/`` and page weights to
 ``test-artifacts/page-weights.json`` (both gitignored).
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import re
 import threading
 import time
@@ -30,27 +29,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.docs_harness import REPO
+from tools.chromium import ARGS, CHROMIUM
+from tools.diagrams import THEMES, draw, open_mermaid, site_diagrams, svg_path
 
-# Debian's Chromium by default; LLM_GUIDE_CHROMIUM points elsewhere (the GitHub workflow
-# uses the runner's preinstalled Google Chrome).
-CHROMIUM = Path(os.environ.get("LLM_GUIDE_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = REPO / "test-artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# Material draws each Mermaid diagram into a *closed* shadow root, which no selector can
-# reach. The test opens them (same DOM, only the mode differs) so `.mermaid svg` works.
-OPEN_SHADOW_ROOTS = """(() => {
-  const attach = Element.prototype.attachShadow;
-  Element.prototype.attachShadow = function (init) { return attach.call(this, {...init, mode: "open"}); };
-})()"""
+
+# Diagrams are inline SVG drawn ahead of time (tools/diagrams.py), one drawing per palette:
+# the one on show has a size, the other none.
+SHOWN_DIAGRAMS = """() => [...document.querySelectorAll(".llm-guide-diagram svg")].filter(
+    svg => svg.getBoundingClientRect().width > 0).length"""
 # MathJax draws each character with a CSS ::before rule; without it the formula is typeset
 # but invisible (zero width), which no console error reports.
 # Display formulas and tables wider than the column that shows them: cut off, or hidden behind
@@ -130,7 +117,6 @@ class Visit:
         viewport = options.pop("viewport", {"width": 1280, "height": 800})
         self.context = browser.new_context(viewport=viewport, **options)
         self.context.set_default_timeout(15_000)
-        self.context.add_init_script(OPEN_SHADOW_ROOTS)
         self.reset()
         self.context.on("request", self._request)
         self.context.on("response", self._response)
@@ -176,7 +162,7 @@ class Visit:
         self.page.goto(self.base_url + path, wait_until="commit")
 
     def finish(self, scripts: bool = True):
-        """Wait for the load event, the math typeset, the diagrams drawn, the fonts loaded and
+        """Wait for the load event, the math typeset, the fonts loaded and
         no request in flight (so a late failure, a font say, is seen too). Without
         ``scripts`` (a context with JavaScript off) only for the load and the requests."""
         page = self.page
@@ -184,8 +170,6 @@ class Visit:
         if scripts:
             if page.locator(".arithmatex").count():
                 page.evaluate("() => MathJax.startup.promise")
-            if page.locator(".mermaid").count():
-                expect(page.locator(".mermaid").last.locator("svg").first).to_be_attached()
             page.evaluate("async () => { document.body.getBoundingClientRect(); await document.fonts.ready; }")
         deadline = time.monotonic() + 15
         while self.in_flight and time.monotonic() < deadline:
@@ -261,8 +245,8 @@ class PageReport:
     blank_glyphs: int  # typeset characters with nothing to show
     overflowing: list[str]  # formulas and tables wider than the column, at 1,280 px
     hidden_code: list[str]  # code blocks with lines running past their right edge, at 1,280 px
-    diagrams: int  # .mermaid elements
-    drawn: int  # of which hold an <svg> without a syntax error
+    diagrams: int  # .llm-guide-diagram figures (each holds a light and a dark drawing)
+    drawn: int  # drawings on show (one per figure, in the palette the page is in)
     requests: list[str]
     weight: int  # bytes: the page and every file it requested, as a cold cache fetches them
 
@@ -286,7 +270,6 @@ def _report(v: Visit, site: Path, scripted: bool = True) -> PageReport:
     except sync_api.Error as error:  # a timeout waiting for math or a diagram
         v.problems.append(f"did not finish loading: {error.message.splitlines()[0]}")
         page = v.page
-    diagrams = page.locator(".mermaid").all()
     return PageReport(
         scripted=scripted,
         problems=list(v.problems),
@@ -297,8 +280,8 @@ def _report(v: Visit, site: Path, scripted: bool = True) -> PageReport:
         blank_glyphs=page.evaluate(BLANK_GLYPHS) if scripted else 0,
         overflowing=page.evaluate(OVERFLOWING) if scripted else [],
         hidden_code=page.evaluate(HIDDEN_CODE) if scripted else [],
-        diagrams=len(diagrams),
-        drawn=sum(1 for d in diagrams if d.locator("svg").count() and "Syntax error" not in d.inner_text()),
+        diagrams=page.locator(".llm-guide-diagram").count(),
+        drawn=page.evaluate(SHOWN_DIAGRAMS) if scripted else 0,
         requests=list(v.requests),
         weight=page_weight(site, v.requests),
     )
@@ -418,13 +401,45 @@ def test_no_code_line_runs_past_the_edge_of_its_block(walk):
     assert not hidden, "code blocks with hidden line ends:\n" + "\n".join(hidden)
 
 
-def test_mermaid_diagrams_render_to_svg(walk):
-    with_diagrams = {p: r for p, r in walk.items() if r.diagrams and r.scripted}
-    assert with_diagrams, 'no page of the built site has a ```mermaid fence (class="mermaid" in its HTML)'
-    undrawn = [
-        f"/{p}: {r.drawn} of {r.diagrams} diagrams drawn" for p, r in with_diagrams.items() if r.drawn < r.diagrams
-    ]
-    assert not undrawn, "\n".join(undrawn)
+def test_every_diagram_is_drawn_once_in_each_palette(walk, visit):
+    """Each ```mermaid fence of a page is one figure on it, with one drawing on show, and the
+    other palette shows the other drawing. No script draws them (Mermaid is 3.5 MB): the
+    page-weight test would see it loaded."""
+    expected = {_url(page): len(sources) for page, sources in site_diagrams().items()}
+    assert expected, "no page of docs/ has a ```mermaid fence"
+    shown = {p: (r.diagrams, r.drawn) for p, r in walk.items() if r.diagrams and not p.startswith(GENERATED)}
+    assert shown == {p: (n, n) for p, n in expected.items()}
+    page = visit().open("transformer-block/")
+    for scheme in ("slate", "default"):
+        page.evaluate(f"document.body.setAttribute('data-md-color-scheme', '{scheme}')")
+        theme = "dark" if scheme == "slate" else "light"
+        assert page.evaluate(SHOWN_DIAGRAMS) == expected["transformer-block/"]
+        assert page.locator(f".llm-guide-diagram__{theme} svg").first.bounding_box()["width"] > 0
+
+
+def test_the_drawn_diagrams_are_what_mermaid_draws_from_the_fences(browser):
+    """Draw every fence again with the vendored Mermaid and compare with the committed SVGs:
+    the same shapes and the same text (an SVG edited by hand, or left from older text under
+    the same name, fails). Coordinates may differ with the fonts of the machine."""
+    page = open_mermaid(browser)
+    for sources in site_diagrams().values():
+        for source in sources:
+            for theme in THEMES:
+                fresh, kept = draw(page, source, theme), svg_path(source, theme).read_text(encoding="utf-8")
+                assert _svg_outline(fresh) == _svg_outline(kept), f"{svg_path(source, theme)}: redraw it"
+    page.close()
+
+
+def _svg_outline(svg: str) -> tuple[list[str], list[str]]:
+    """An SVG's element names in order and its text, without coordinates."""
+    root = ET.fromstring(svg)
+    return [el.tag for el in root.iter()], [t.strip() for t in root.itertext() if t.strip()]
+
+
+def _url(page: str) -> str:
+    """docs/ page path -> its URL path ("index.md" -> "", "a/b.md" -> "a/b/")."""
+    stem = page.removesuffix(".md")
+    return "" if stem == "index" else stem.removesuffix("/index") + "/"
 
 
 def test_copy_button_copies_the_block(visit, base_url):

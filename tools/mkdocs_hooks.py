@@ -19,7 +19,7 @@ re-parses the whole page with BeautifulSoup; with a dozen chapters that would be
 the build time. Here one exporter renders every notebook (0.2 s for a long chapter),
 without the re-parse, the CSS is one shared file
 (``notebooks/notebook.css``), and nothing is loaded from a CDN: the notebook template's
-MathJax 2 and Mermaid scripts are left out, and the site's vendored MathJax is told to
+MathJax 2 and Mermaid scripts are left out (diagrams are inline SVG: ``tools.diagrams``), and the site's vendored MathJax is told to
 also read the ``$``/``$$`` math of the notebook's markdown cells on these pages.
 
 **Glossary links.** The first use of each glossary term on a chapter links to its entry,
@@ -51,6 +51,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from tools.diagrams import inline_notebook_diagrams  # noqa: E402
 from tools.glossary import link_first_uses, read_glossary  # noqa: E402
 from tools.notebooks import candidate_pages, dumps, figures_used, notebook_stem, page_to_notebook  # noqa: E402
 from tools.pages import DOCS  # noqa: E402
@@ -314,7 +315,7 @@ def on_page_content(content: str, page, config, files):
         return _after_h1(content, buttons)
     if src in _state["notebooks"]:
         record = _state["notebooks"][src]
-        body = _slug_headings(_renderer().render(record["nb"]))
+        body = _slug_headings(inline_notebook_diagrams(_renderer().render(record["nb"])))
         page.toc = _toc_from_html(body)
         buttons = _buttons(
             page,
@@ -336,11 +337,7 @@ def on_page_content(content: str, page, config, files):
     return content
 
 
-MERMAID_JS = "assets/vendor/mermaid/mermaid.min.js"
-
-
 def on_post_page(output: str, page, config):
-    output = _add_mermaid(output, page)
     if page.file.src_uri not in _state["notebooks"]:
         return output
     css = html.escape(get_relative_url(NOTEBOOK_CSS, page.url), quote=True)
@@ -361,21 +358,6 @@ def on_post_page(output: str, page, config):
         output,
         count=1,
     )
-
-
-def _add_mermaid(output: str, page) -> str:
-    """Load the vendored Mermaid (3.5 MB) only on pages that have a diagram.
-
-    Material draws ``<pre class="mermaid">`` blocks with the global ``mermaid`` when one is
-    defined (and would fetch it from a CDN otherwise), so the script goes in beside the
-    site's other scripts, on exactly the pages whose HTML holds a diagram.
-    """
-    if 'class="mermaid"' not in output:
-        return output
-    src = html.escape(get_relative_url(MERMAID_JS, page.url), quote=True)
-    tag = f'<script src="{src}"></script>'
-    end = output.rfind("</body>")
-    return output[:end] + tag + "\n" + output[end:]
 
 
 def on_serve(server, config, builder):
