@@ -4,7 +4,7 @@ The site is built with ``mkdocs build --strict`` (the session fixture in ``conft
 served on 127.0.0.1 by a ``http.server`` thread, and every page is opened in Chromium (the
 generated reference and notebook pages with JavaScript off, but for a sample: ``runs_scripts``).
 Checked: no console errors, failed requests or requests to any other host; math typeset
-by MathJax; the Mermaid diagrams, drawn ahead of time, one per palette; the copy button; search; the dark-mode toggle.
+by KaTeX; the Mermaid diagrams, drawn ahead of time, one per palette; the copy button; search; the dark-mode toggle.
 Screenshots go to ``test-artifacts/screenshots/`` and page weights to
 ``test-artifacts/page-weights.json`` (both gitignored).
 
@@ -38,8 +38,6 @@ ARTIFACTS = REPO / "test-artifacts"
 # the one on show has a size, the other none.
 SHOWN_DIAGRAMS = """() => [...document.querySelectorAll(".llm-guide-diagram svg")].filter(
     svg => svg.getBoundingClientRect().width > 0).length"""
-# MathJax draws each character with a CSS ::before rule; without it the formula is typeset
-# but invisible (zero width), which no console error reports.
 # Display formulas and tables wider than the column that shows them: cut off, or hidden behind
 # a scroll bar a reader may not notice. (Material makes both boxes scroll sideways.)
 OVERFLOWING = """() => [...document.querySelectorAll(
@@ -48,10 +46,16 @@ OVERFLOWING = """() => [...document.querySelectorAll(
     box => (box.matches("div.arithmatex") ? "formula " : "table ") + box.textContent.trim().slice(0, 70))"""
 HIDDEN_CODE = """() => [...document.querySelectorAll(".md-content pre > code")].filter(
     code => code.scrollWidth > code.clientWidth + 1).map(code => code.textContent.trim().slice(0, 70))"""
-BLANK_GLYPHS = """() => [...document.querySelectorAll("mjx-container mjx-c")].filter(c => {
-  const content = getComputedStyle(c, "::before").content;
-  return !content || content === "none" || content === "normal";
-}).length"""
+# Formulas KaTeX typeset but that do not look typeset: its stylesheet missing (the formula's
+# font is not KaTeX's, and its MathML copy for screen readers shows beside it), or one of its
+# fonts failed to load (the characters fall back to the page's font), which no console error
+# reports.
+UNSTYLED_MATH = """() => {
+  const unstyled = [...document.querySelectorAll(".katex")].filter(k =>
+    !getComputedStyle(k).fontFamily.includes("KaTeX_Main")).length;
+  const failed = [...document.fonts].filter(f => f.status === "error").map(f => f.family);
+  return unstyled + failed.length;
+}"""
 COPY_BUTTON = ".md-clipboard, .md-code__button[data-md-type='copy']"  # Material < 9.7, >= 9.7
 
 pytestmark = pytest.mark.browser
@@ -168,8 +172,11 @@ class Visit:
         page = self.page
         page.wait_for_load_state("load")
         if scripts:
-            if page.locator(".arithmatex").count():
-                page.evaluate("() => MathJax.startup.promise")
+            if page.locator(".arithmatex").count():  # KaTeX typesets on load: at once, or it failed
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('.arithmatex')].every(el => el.querySelector('.katex, .katex-error'))",
+                    timeout=5000,
+                )
             page.evaluate("async () => { document.body.getBoundingClientRect(); await document.fonts.ready; }")
         deadline = time.monotonic() + 15
         while self.in_flight and time.monotonic() < deadline:
@@ -239,10 +246,10 @@ class PageReport:
     scripted: bool  # opened with JavaScript on (the checks below need it)
     problems: list[str]
     math: int  # .arithmatex elements in the page
-    typeset: int  # mjx-container elements MathJax made
+    typeset: int  # .katex elements KaTeX made
     display_math: int  # of which display math
     tex_errors: list[str]
-    blank_glyphs: int  # typeset characters with nothing to show
+    unstyled_math: int  # formulas without KaTeX's CSS, and KaTeX fonts that failed to load
     overflowing: list[str]  # formulas and tables wider than the column, at 1,280 px
     hidden_code: list[str]  # code blocks with lines running past their right edge, at 1,280 px
     diagrams: int  # .llm-guide-diagram figures (each holds a light and a dark drawing)
@@ -274,10 +281,10 @@ def _report(v: Visit, site: Path, scripted: bool = True) -> PageReport:
         scripted=scripted,
         problems=list(v.problems),
         math=page.locator(".arithmatex").count(),
-        typeset=page.locator("mjx-container").count(),
-        display_math=page.locator("mjx-container[display='true']").count(),
-        tex_errors=[e.get_attribute("data-mjx-error") or e.inner_text() for e in page.locator("mjx-merror").all()],
-        blank_glyphs=page.evaluate(BLANK_GLYPHS) if scripted else 0,
+        typeset=page.locator(".katex").count(),
+        display_math=page.locator(".katex-display").count(),
+        tex_errors=[e.get_attribute("title") or e.inner_text() for e in page.locator(".katex-error").all()],
+        unstyled_math=page.evaluate(UNSTYLED_MATH) if scripted else 0,
         overflowing=page.evaluate(OVERFLOWING) if scripted else [],
         hidden_code=page.evaluate(HIDDEN_CODE) if scripted else [],
         diagrams=page.locator(".llm-guide-diagram").count(),
@@ -350,6 +357,9 @@ def test_nothing_is_loaded_from_another_host(walk):
 
 def test_math_is_typeset(walk):
     assert walk["vocabulary/"].display_math > 0, "no display math typeset on the Vocabulary page"
+    # a notebook's markdown cells hold the chapter's prose, with $ and $$ math instead of arithmatex's
+    chapter, notebook = walk["transformer-block/"], walk["notebooks/transformer-block/"]
+    assert notebook.typeset == chapter.math > 0, "the notebook page's math is not all typeset"
     problems = [
         f"/{p}: {r.math} math elements, {r.typeset} typeset"
         for p, r in walk.items()
@@ -357,9 +367,9 @@ def test_math_is_typeset(walk):
     ]
     problems += [f"/{p}: TeX error: {e}" for p, r in walk.items() for e in r.tex_errors]
     problems += [
-        f"/{p}: {r.blank_glyphs} typeset characters are invisible (no glyph CSS)"
+        f"/{p}: {r.unstyled_math} formulas or fonts without KaTeX's CSS or fonts"
         for p, r in walk.items()
-        if r.blank_glyphs
+        if r.unstyled_math
     ]
     assert not problems, "\n".join(problems)
 

@@ -19,8 +19,9 @@ re-parses the whole page with BeautifulSoup; with a dozen chapters that would be
 the build time. Here one exporter renders every notebook (0.2 s for a long chapter),
 without the re-parse, the CSS is one shared file
 (``notebooks/notebook.css``), and nothing is loaded from a CDN: the notebook template's
-MathJax 2 and Mermaid scripts are left out (diagrams are inline SVG: ``tools.diagrams``), and the site's vendored MathJax is told to
-also read the ``$``/``$$`` math of the notebook's markdown cells on these pages.
+MathJax 2 and Mermaid scripts are left out (diagrams are inline SVG: ``tools.diagrams``), and the site's vendored KaTeX
+also reads the ``$``/``$$`` math of the notebook's markdown cells on these pages
+(``docs/assets/javascripts/katex-config.js``).
 
 **Glossary links.** The first use of each glossary term on a chapter links to its entry,
 with the entry's first sentence as a tooltip (``tools.glossary``).
@@ -131,7 +132,7 @@ def _notebook_title(nb) -> str | None:
 # ----------------------------------------------------------------------------------
 _TEMPLATE = """{%- extends "mkdocs_html/notebook.html.j2" -%}
 {#- Only the copy buttons' script: the styles are notebooks/notebook.css, shared by every
-    notebook page, and math is typeset by the site's own MathJax. No CDN. -#}
+    notebook page, and math is typeset by the site's own KaTeX. No CDN. -#}
 {%- block header -%}
 {{ resources.include_js("mkdocs_html/assets/clipboard.umd.js") }}
 <script>
@@ -341,23 +342,8 @@ def on_post_page(output: str, page, config):
     if page.file.src_uri not in _state["notebooks"]:
         return output
     css = html.escape(get_relative_url(NOTEBOOK_CSS, page.url), quote=True)
-    output = output.replace("</head>", f'<link rel="stylesheet" href="{css}">\n</head>', 1)
-    # The site's MathJax (mathjax-config.js, then tex-chtml.js) reads only the \( \) math
-    # of arithmatex's elements (it ignores every other element, and a class on a container
-    # does not carry over to the paragraphs inside it). Notebook markdown cells hold $ and $$
-    # math in plain paragraphs, so on these pages only, between the two scripts: read $ and
-    # $$ too, and the whole page (MathJax still skips pre and code, so code and outputs).
-    widen = (
-        "<script>window.MathJax.tex.inlineMath.push(['$', '$']);"
-        "window.MathJax.tex.displayMath.push(['$$', '$$']);"
-        "window.MathJax.options.ignoreHtmlClass = 'tex2jax_ignore';</script>\n"
-    )
-    return re.sub(
-        r'<script src="[^"]*assets/vendor/mathjax/tex-chtml\.js"></script>',
-        lambda m: widen + m.group(0),
-        output,
-        count=1,
-    )
+    # Math: katex-config.js reads the $ and $$ of the notebook's markdown cells (.jp-Notebook)
+    return output.replace("</head>", f'<link rel="stylesheet" href="{css}">\n</head>', 1)
 
 
 def on_serve(server, config, builder):
