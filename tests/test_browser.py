@@ -404,11 +404,52 @@ def test_on_a_phone_nothing_is_wider_than_the_screen(site, visits):
     assert not wide, "wider than a 390-pixel phone screen:\n" + "\n".join(wide)
 
 
+def test_every_figure_opens_at_full_size(site, visits):
+    """Every figure of a hand-written page is a link to its own file (tools/figure_links.py),
+    so on a phone, where it is shown at about a third of its size, a tap opens it at the size
+    it was drawn. Checked in every page's HTML, then tapped once on a phone."""
+    unlinked = []
+    for path in [p for p in site_pages(site) if not p.startswith(GENERATED)]:
+        text = (site / path / "index.html").read_text(encoding="utf-8")
+        for img in re.findall(r"(?:<a [^>]*>)?<img [^>]*figures/[^>]*>", text):
+            src = re.search(r'src="([^"]+)"', img).group(1)
+            if not img.startswith("<a ") or f'href="{src}"' not in img or "llm-guide-figure" not in img:
+                unlinked.append(f"/{path}: {src}")
+    assert not unlinked, "figures that do not open at full size:\n" + "\n".join(unlinked)
+    phone = visits(viewport=PHONE)
+    page = phone.open("attention/")
+    figure = page.locator("a.llm-guide-figure img").first
+    shown, drawn = figure.evaluate("img => [img.getBoundingClientRect().width, img.naturalWidth]")
+    assert shown < 0.6 * drawn  # too small to read on the page...
+    figure.click()
+    page.wait_for_url("**/figures/*.svg")
+    assert page.evaluate("document.documentElement.getBoundingClientRect().width") >= drawn - 1  # ...full size here
+    phone.close()
+
+
 def test_no_code_line_runs_past_the_edge_of_its_block(walk):
     """Long code and output lines wrap (at 1,280 px, a little narrower than the 1,366 px the
     issue measured): before, 18 of 40 blocks on the attention page hid their line ends."""
     hidden = [f"/{p}: {what}" for p, r in walk.items() if not p.startswith(GENERATED) for what in r.hidden_code]
     assert not hidden, "code blocks with hidden line ends:\n" + "\n".join(hidden)
+
+
+PAGE_BUDGET = 2_500_000  # bytes, uncompressed, as a first visit fetches them (page_weight)
+NOTEBOOK_BUDGET = 3_000_000  # the rendered notebooks add nbconvert's 0.6 MB stylesheet
+
+
+def test_no_page_weighs_more_than_2_5_mb(walk):
+    """Every page a reader writes (home, chapters, workbook, glossary) with everything it
+    loads, and the sampled notebook page within its own budget. Before Mermaid was drawn ahead
+    of time and MathJax gave way to KaTeX, the five chapters with a diagram weighed 6.2-6.5 MB,
+    the heaviest without one 3.1 MB, and the notebook page 7.1 MB."""
+    heavy = {
+        f"/{p}": r.weight
+        for p, r in walk.items()
+        if r.scripted and r.weight > (NOTEBOOK_BUDGET if p.startswith("notebooks/") else PAGE_BUDGET)
+    }
+    assert not heavy, f"pages over budget ({PAGE_BUDGET:,} bytes, notebooks {NOTEBOOK_BUDGET:,}): {heavy}"
+    assert walk["weights/"].weight > 1_000_000  # the weights really were measured
 
 
 def test_every_diagram_is_drawn_once_in_each_palette(walk, visit):
