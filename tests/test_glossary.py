@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from tools.glossary import link_first_uses, read_glossary
+from tools.glossary import BASICS, link_first_uses, read_glossary
 from tools.pages import DOCS
 
 TERMS = read_glossary(DOCS / "glossary.md")
@@ -43,11 +43,17 @@ def test_every_entry_is_read_with_a_unique_anchor_and_a_summary():
 
 
 def test_only_the_first_use_is_linked_and_plurals_count():
-    out, linked = _link("<p>A token, then tokens.</p><p>Two logits and a logit.</p>")
-    assert out.count('href="../glossary/#token"') == 1
-    assert ">token</a>, then tokens." in out
+    out, linked = _link("<p>A tokenizer, then tokenizers.</p><p>Two logits and a logit.</p>")
+    assert out.count('href="../glossary/#tokenizer"') == 1
+    assert ">tokenizer</a>, then tokenizers." in out
     assert ">logits</a> and a logit." in out
-    assert linked == ["token", "logit"]
+    assert linked == ["tokenizer", "logit"]
+
+
+def test_the_basics_keep_their_entries_but_are_not_linked():
+    assert {t.name for t in TERMS if not t.linked} == BASICS
+    out, linked = _link("<p>Each token has an id in the vocabulary; the GPT's weights are tensors.</p>")
+    assert linked == [] and "<a" not in out
 
 
 def test_code_math_headings_and_links_are_left_alone():
@@ -55,14 +61,14 @@ def test_code_math_headings_and_links_are_left_alone():
         '<h2>Token</h2><p><code>token</code> <span class="arithmatex">\\(token\\)</span> '
         '<a href="x">token</a></p><div class="highlight"><pre><span>token</span></pre></div>'
         '<p class="admonition-title">token</p><pre class="mermaid">token</pre>'
-    )
+    ).replace("token", "logit")
     out, linked = _link(html)
     assert out == html and linked == []
-    out, linked = _link(html + "<p>Here: a token.</p>")
-    assert linked == ["token"] and out.endswith(
-        'a <a class="llm-guide-term" href="../glossary/#token" '
-        f'title="{TERMS[[t.anchor for t in TERMS].index("token")].summary}">'
-        "token</a>.</p>"
+    out, linked = _link(html + "<p>Here: a logit.</p>")
+    assert linked == ["logit"] and out.endswith(
+        'a <a class="llm-guide-term" href="../glossary/#logit" '
+        f'title="{TERMS[[t.anchor for t in TERMS].index("logit")].summary}">'
+        "logit</a>.</p>"
     )
 
 
@@ -91,7 +97,7 @@ def test_each_chapter_links_its_terms_to_entries_that_exist(built_site, request)
         assert len(anchors) == len(set(anchors)), f"{chapter}: a term is linked twice"
         assert set(anchors) <= set(ids)
         links[chapter] = anchors
-    unused = set(ids) - {a for anchors in links.values() for a in anchors}
+    unused = {t.anchor for t in TERMS if t.linked} - {a for anchors in links.values() for a in anchors}
     assert not unused, f"glossary terms no chapter uses (reword, or drop them): {sorted(unused)}"
     # Pinned: the links come from the glossary itself, so deleting an entry would silently
     # take its links off every chapter. A change is made on purpose, with the refresh command.

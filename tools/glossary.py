@@ -8,7 +8,7 @@ the link's tooltip.
 
 ``link_first_uses`` then walks a page's HTML and wraps the first use of each term in
 running text (never inside code, math, headings, links, diagrams or admonition titles)
-in a link to ``glossary/#<anchor>``. The MkDocs hook (``tools/mkdocs_hooks.py``) calls it
+in a link to ``glossary/#<anchor>``, but for the ``BASICS`` every chapter uses. The MkDocs hook (``tools/mkdocs_hooks.py``) calls it
 for every numbered chapter and gives the glossary's ``<dt>`` elements those anchors.
 """
 
@@ -28,6 +28,7 @@ class Term:
     anchor: str  # "byte-pair-encoding-bpe"
     words: tuple[str, ...]  # what counts as a use: ("byte-pair encoding", "BPE")
     summary: str  # the definition's first sentence, plain text
+    linked: bool = True  # False for BASICS: in the glossary, but not linked from chapters
 
 
 def read_glossary(path: Path) -> list[Term]:
@@ -42,6 +43,7 @@ def read_glossary(path: Path) -> list[Term]:
                 anchor=term_anchor(name),
                 words=_words(name),
                 summary=_tooltip(definition),
+                linked=name.strip() not in BASICS,
             )
         )
     return terms
@@ -49,6 +51,11 @@ def read_glossary(path: Path) -> list[Term]:
 
 def term_anchor(name: str) -> str:
     return slugify(name.strip(), "-")
+
+
+# The words of chapters 1 to 3 that nearly every sentence after them uses: a dotted link and a
+# tooltip on "ids" or "token" on every chapter is noise, not help. They keep their entries.
+BASICS = {"Id", "Token", "Vocabulary", "Tensor", "Weights", "GPT"}
 
 
 # Names whose parts are too common as plain words to count as a use on their own, and
@@ -149,7 +156,7 @@ _TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)([^>]*)>|<!--.*?-->", re.S)
 
 def link_first_uses(content: str, terms: list[Term], glossary_href: str) -> tuple[str, list[str]]:
     """Link the first use of each term in ``content`` (HTML); return it and the anchors linked."""
-    pending = {t.anchor: (t, [_pattern(w) for w in t.words]) for t in terms}
+    pending = {t.anchor: (t, [_pattern(w) for w in t.words]) for t in terms if t.linked}
     open_elements: list[tuple[str, bool]] = []  # (name, is its text off limits?)
     out: list[str] = []
     linked: list[str] = []
