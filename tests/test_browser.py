@@ -427,6 +427,27 @@ def test_every_figure_opens_at_full_size(site, visits):
     phone.close()
 
 
+@pytest.mark.parametrize("viewport", [PHONE, None], ids=["phone", "desktop"])
+def test_signatures_stay_clear_of_the_copy_button(visit, viewport):
+    """In the API reference, no signature's text runs under the copy button in its corner
+    (long signatures wrap, and on a phone their first line reached the corner)."""
+    page = (visit(viewport=viewport) if viewport else visit()).open("reference/model/")
+    under = page.evaluate("""() => [...document.querySelectorAll(".doc-signature pre")].filter(pre => {
+        const button = pre.querySelector("button.md-clipboard, .md-code__button");
+        if (!button) return false;
+        const b = button.getBoundingClientRect(), range = document.createRange();
+        const walker = document.createTreeWalker(pre.querySelector("code"), NodeFilter.SHOW_TEXT);
+        const rects = [];
+        while (walker.nextNode()) {
+            range.selectNodeContents(walker.currentNode);
+            rects.push(...range.getClientRects());  // the text itself, line by line
+        }
+        return rects.some(r => r.width > 0 && r.right > b.left && r.top < b.bottom && r.bottom > b.top);
+    }).map(pre => pre.textContent.slice(0, 60))""")
+    assert page.locator(".doc-signature pre").count() > 5
+    assert not under, f"signatures under the copy button: {under}"
+
+
 def test_no_code_line_runs_past_the_edge_of_its_block(walk):
     """Long code and output lines wrap (at 1,280 px, a little narrower than the 1,366 px the
     issue measured): before, 18 of 40 blocks on the attention page hid their line ends."""
