@@ -421,9 +421,13 @@ def test_every_figure_opens_at_full_size(site, visits):
     figure = page.locator("a.llm-guide-figure img").first
     shown, drawn = figure.evaluate("img => [img.getBoundingClientRect().width, img.naturalWidth]")
     assert shown < 0.6 * drawn  # too small to read on the page...
+    ARTIFACTS.mkdir(exist_ok=True)
+    figure.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "figure-on-a-phone.png"))
     figure.click()
     page.wait_for_url("**/figures/*.svg")
     assert page.evaluate("document.documentElement.getBoundingClientRect().width") >= drawn - 1  # ...full size here
+    page.screenshot(path=str(ARTIFACTS / "figure-tapped-on-a-phone.png"))
     phone.close()
 
 
@@ -445,6 +449,10 @@ def test_signatures_stay_clear_of_the_copy_button(visit, viewport):
         return rects.some(r => r.width > 0 && r.right > b.left && r.top < b.bottom && r.bottom > b.top);
     }).map(pre => pre.textContent.slice(0, 60))""")
     assert page.locator(".doc-signature pre").count() > 5
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".doc-signature pre").nth(2).screenshot(
+        path=str(ARTIFACTS / f"signature-{'phone' if viewport else 'desktop'}.png")
+    )
     assert not under, f"signatures under the copy button: {under}"
 
 
@@ -486,7 +494,10 @@ def test_every_diagram_is_drawn_once_in_each_palette(walk, visit):
         page.evaluate(f"document.body.setAttribute('data-md-color-scheme', '{scheme}')")
         theme = "dark" if scheme == "slate" else "light"
         assert page.evaluate(SHOWN_DIAGRAMS) == expected["transformer-block/"]
-        assert page.locator(f".llm-guide-diagram__{theme} svg").first.bounding_box()["width"] > 0
+        drawing = page.locator(f".llm-guide-diagram__{theme} svg").first
+        assert drawing.bounding_box()["width"] > 0
+        ARTIFACTS.mkdir(exist_ok=True)
+        drawing.screenshot(path=str(ARTIFACTS / f"diagram-{theme}.png"))
 
 
 def test_the_drawn_diagrams_are_what_mermaid_draws_from_the_fences(browser):
