@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -75,3 +76,16 @@ def test_no_cdn_assets():
     config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
     assert "font: false" in config
     assert not re.search(r"https?://(?!llm-guide\.github\.io|github\.com/llm-guide/)", config.split("nav:")[1])
+
+
+def test_the_search_index_leaves_code_blocks_out_but_finds_names(built_site):
+    """tools/search_without_code.py: every page loads the index, and code was 60% of it."""
+    site, _ = built_site
+    index = site / "search" / "search_index.json"
+    docs = json.loads(index.read_text(encoding="utf-8"))["docs"]
+    texts = [d["text"] for d in docs]
+    assert not [d["location"] for d in docs if "<pre>" in d["text"]], "code blocks in the search index"
+    assert any("causal_mask" in t for t in texts)  # named in prose, inline code and the reference
+    assert index.stat().st_size < 500_000
+    leftover = [p for p in site.rglob("*.html") if "data-search-exclude" in p.read_text(encoding="utf-8")]
+    assert not leftover, f"the theme did not strip data-search-exclude from {leftover[:3]}"
