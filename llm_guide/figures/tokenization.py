@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from llm_guide.figures.style import new_figure, visible
+from llm_guide.figures.style import LABEL, SMALL, TITLE, new_figure, visible
 
 __all__ = ["plot_token_pieces", "plot_tokens_tradeoff"]
 
@@ -38,13 +38,13 @@ def plot_token_pieces(rows: Mapping[str, Sequence[str]], title: str = "") -> Fig
                 )
             )
             ax.text(
-                x + len(shown) / 2, y + 0.5, shown, ha="center", va="center", family="DejaVu Sans Mono", fontsize=8.5
+                x + len(shown) / 2, y + 0.5, shown, ha="center", va="center", family="DejaVu Sans Mono", fontsize=SMALL
             )
             x += len(shown) + gap
-        ax.text(-0.6, y + 0.5, label, ha="right", va="center", fontsize=9)
-        ax.text(x + 0.4, y + 0.5, f"{len(pieces)} tokens", ha="left", va="center", fontsize=8, color="#444444")
+        ax.text(-0.6, y + 0.5, label, ha="right", va="center", fontsize=LABEL)
+        ax.text(x + 0.4, y + 0.5, f"{len(pieces)} tokens", ha="left", va="center", fontsize=SMALL, color="#444444")
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=TITLE)
     return fig
 
 
@@ -68,7 +68,7 @@ def plot_tokens_tradeoff(
     left.plot(vocab_sizes, tokens_per_100, marker="o", markersize=3, color="#3b5bdb")
     left.set_xlabel("vocabulary size (256 bytes + merges)")
     left.set_ylabel("tokens per 100 characters")
-    left.set_title("As BPE trains: each merge shortens the text", fontsize=10)
+    left.set_title("As BPE trains: each merge shortens the text", fontsize=TITLE)
     left.set_ylim(0, max(tokens_per_100) * 1.1)
 
     right.plot(vocab_sizes, tokens_per_100, color="#3b5bdb", linewidth=1.2, label="BPE as it trains")
@@ -76,15 +76,19 @@ def plot_tokens_tradeoff(
     for k, (label, (size, per_100)) in enumerate(sorted(points.items(), key=lambda item: item[1][0])):
         right.scatter([size], [per_100], s=30, color="#e8590c", zorder=3)
         right.annotate(
-            label, (size, per_100), textcoords="offset points", fontsize=8.5, xytext=(6, 5) if k % 2 == 0 else (6, -13)
+            label,
+            (size, per_100),
+            textcoords="offset points",
+            fontsize=SMALL,
+            xytext=(6, 5) if k % 2 == 0 else (6, -13),
         )
-    right.legend(loc="upper right", fontsize=8, frameon=False)
+    right.legend(loc="upper right", fontsize=SMALL, frameon=False)
     right.set_xscale("log")
     sizes = [size for size, _ in points.values()]
     right.set_xlim(min(sizes) / 2, max(sizes) * 8)
     right.set_ylim(0, max(per for _, per in points.values()) * 1.15)
     right.set_xlabel("vocabulary size (log scale)")
-    right.set_title("Across tokenizers: a bigger vocabulary, a shorter text", fontsize=10)
-    fig.suptitle(f"Measured on {text_name}", fontsize=9, y=0.02, va="bottom", color="#444444")
+    right.set_title("Across tokenizers: a bigger vocabulary, a shorter text", fontsize=TITLE)
+    fig.suptitle(f"Measured on {text_name}", fontsize=SMALL, y=0.02, va="bottom", color="#444444")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
