@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from llm_guide.figures.style import new_figure
+from llm_guide.figures.style import LABEL, SMALL, TITLE, new_figure
 
 __all__ = ["plot_tensor_memory", "plot_sliding_windows"]
 
@@ -61,7 +61,13 @@ def plot_tensor_memory(
             )
         )
         ax.text(
-            x + 0.5, y + 0.5, str(offset), ha="center", va="center", fontsize=7, color="white" if strong else "black"
+            x + 0.5,
+            y + 0.5,
+            str(offset),
+            ha="center",
+            va="center",
+            fontsize=SMALL,
+            color="white" if strong else "black",
         )
 
     # Top: the logical view, one d1 x d2 grid per index of the first dimension.
@@ -69,7 +75,7 @@ def plot_tensor_memory(
     y_top = 0.225 * strides[0] + 2.2
     for i in range(d0):
         bx = x0_top + i * (d2 + gap)
-        ax.text(bx + d2 / 2, y_top + d1 + 0.35, f"t[{i}]", ha="center", va="bottom", fontsize=9)
+        ax.text(bx + d2 / 2, y_top + d1 + 0.35, f"t[{i}]", ha="center", va="bottom", fontsize=LABEL)
         for j in range(d1):
             for k in range(d2):
                 offset = i * strides[0] + j * strides[1] + k * strides[2]
@@ -79,8 +85,8 @@ def plot_tensor_memory(
     x0 = (width - numel) / 2
     for offset in range(numel):
         cell(x0 + offset, 0.0, offset, offset // strides[0])
-    ax.text(x0 - 0.3, 0.5, "memory", ha="right", va="center", fontsize=9)
-    ax.text(x0_top - 0.3, y_top + d1 / 2, f"shape\n{tuple(shape)}", ha="right", va="center", fontsize=9)
+    ax.text(x0 - 0.3, 0.5, "memory", ha="right", va="center", fontsize=LABEL)
+    ax.text(x0_top - 0.3, y_top + d1 / 2, f"shape\n{tuple(shape)}", ha="right", va="center", fontsize=LABEL)
 
     # The strides, as jumps from offset 0: one step along each dimension.
     for dim, stride in enumerate(strides):
@@ -94,21 +100,23 @@ def plot_tensor_memory(
                 arrowstyle="-|>", connectionstyle="arc3,rad=-0.45", color="black", linewidth=0.9, shrinkA=0, shrinkB=0
             ),
         )
-        ax.text(x0 + stride / 2 + 0.5, 1.0 + 0.225 * stride + 0.35, f"+{stride}", ha="center", va="bottom", fontsize=8)
+        ax.text(
+            x0 + stride / 2 + 0.5, 1.0 + 0.225 * stride + 0.35, f"+{stride}", ha="center", va="bottom", fontsize=SMALL
+        )
     # Below the buffer: which runs of memory are rows t[i, j] and blocks t[i].
     for level, (run, name) in enumerate(((strides[1], "t[{i},{j}]"), (strides[0], "t[{i}]"))):
         y = -0.35 - 0.7 * level
         for start in range(0, numel, run):
             ax.plot([x0 + start + 0.1, x0 + start + run - 0.1], [y, y], color="0.3", linewidth=1.0, clip_on=False)
             i, j = start // strides[0], (start % strides[0]) // strides[1]
-            ax.text(x0 + start + run / 2, y - 0.08, name.format(i=i, j=j), ha="center", va="top", fontsize=7)
+            ax.text(x0 + start + run / 2, y - 0.08, name.format(i=i, j=j), ha="center", va="top", fontsize=SMALL)
 
     ax.set_xlim(min(x0, x0_top) - 4.0, width + 1.0)
     ax.set_ylim(-1.9, y_top + d1 + 1.3)
     title = f"strides {strides}: offset = i*{strides[0]} + j*{strides[1]} + k*{strides[2]}"
     if highlight is not None:
         title += f";  t{list(highlight)} is at offset {target}"
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=TITLE)
     return fig
 
 
@@ -148,20 +156,20 @@ def plot_sliding_windows(x_rows: list[str], y_rows: list[str]) -> Figure:
                     clip_on=False,
                 )
             )
-            ax.text(start + k + 0.5, y + 0.45, _show(symbol), ha="center", va="center", fontsize=9)
+            ax.text(start + k + 0.5, y + 0.45, _show(symbol), ha="center", va="center", fontsize=LABEL)
 
     top = 2.3 * n + 0.7
     row(stream, 0, top, "0.85", 1.0)
-    ax.text(-0.3, top + 0.45, "tokens", ha="right", va="center", fontsize=9)
+    ax.text(-0.3, top + 0.45, "tokens", ha="right", va="center", fontsize=LABEL)
     for pos in range(len(stream)):
-        ax.text(pos + 0.5, top + 1.1, str(pos), ha="center", va="center", fontsize=7, color="0.4")
+        ax.text(pos + 0.5, top + 1.1, str(pos), ha="center", va="center", fontsize=SMALL, color="0.4")
     for i, (x, y) in enumerate(zip(x_rows, y_rows)):
         base = 2.3 * (n - 1 - i)
         row(x, i, base + 1.0, blue, 0.35)
         row(y, i + 1, base, orange, 0.35)
-        ax.text(-0.3, base + 1.45, f"X[{i}]", ha="right", va="center", fontsize=8)
-        ax.text(-0.3, base + 0.45, f"Y[{i}]", ha="right", va="center", fontsize=8)
+        ax.text(-0.3, base + 1.45, f"X[{i}]", ha="right", va="center", fontsize=LABEL)
+        ax.text(-0.3, base + 0.45, f"Y[{i}]", ha="right", va="center", fontsize=LABEL)
     ax.set_xlim(-2.0, len(stream) + 0.2)
     ax.set_ylim(-0.3, top + 1.6)
-    ax.set_title(f"{n} windows of block size {block}: Y is X shifted one token to the right", fontsize=10)
+    ax.set_title(f"{n} windows of block size {block}: Y is X shifted one token to the right", fontsize=TITLE)
     return fig
