@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from llm_guide.figures.style import new_figure
+from llm_guide.figures.style import LABEL, SMALL, TITLE, new_figure
 
 __all__ = ["plot_position_waves", "plot_position_tables"]
 
@@ -38,9 +38,9 @@ def plot_position_waves(pe: Any, channels: Sequence[int], title: str = "") -> Fi
     ax.set_xlabel("position p")
     ax.set_ylabel("PE[p, column]")
     ax.set_ylim(-1.15, 1.15)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=SMALL, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=TITLE)
     fig.tight_layout()
     return fig
 
@@ -55,24 +55,25 @@ def plot_position_tables(tables: Mapping[str, Any]) -> Figure:
         if t.ndim != 2:
             raise ValueError(f"table {name!r} must be (T, C), got shape {t.shape}")
     n = len(arrays)
-    fig, axes = new_figure(2, n, width=3.3 * n + 0.6, height=6.6, squeeze=False, gridspec_kw={"height_ratios": [1, 1]})
+    fig, axes = new_figure(2, n, width=3.0 * n + 0.4, height=6.4, squeeze=False, gridspec_kw={"height_ratios": [1, 1]})
     for k, (name, t) in enumerate(arrays.items()):
         top, bottom = axes[0][k], axes[1][k]
         for ax in (top, bottom):
             ax.grid(False)
         limit = float(np.abs(t).max()) or 1.0
         im = top.imshow(t, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
-        top.set_title(name, fontsize=10)
+        top.set_title(name, fontsize=TITLE)
         top.set_xlabel(f"column (C = {t.shape[1]})")
         top.set_ylabel("position")
         fig.colorbar(im, ax=top, fraction=0.046, pad=0.03)
         sim = bottom.imshow(_cosine_matrix(t), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
         bottom.set_xlabel("position")
         bottom.set_ylabel("position")
-        bottom.set_title("cosine similarity of positions", fontsize=9)
+        bottom.set_title("cosine similarity of positions", fontsize=LABEL)
         fig.colorbar(sim, ax=bottom, fraction=0.046, pad=0.03)
+        top.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))  # room for two-digit columns
+        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
         for ax in (top, bottom):
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig
