@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from llm_guide.figures.style import new_figure, visible
+from llm_guide.figures.style import SMALL, TITLE, new_figure, visible
 
 __all__ = ["plot_attention_scaling", "plot_attention_maps"]
 
@@ -25,10 +25,10 @@ def plot_attention_scaling(panels: Mapping[str, Sequence[float]], xlabel: str = 
         w = np.asarray(weights, dtype=float)
         positions = np.arange(len(w))
         ax.bar(positions, w, color="#3b5bdb", alpha=0.85)
-        ax.set_xticks(positions, [str(i) for i in positions], fontsize=8)
+        ax.set_xticks(positions, [str(i) for i in positions], fontsize=SMALL)
         ax.set_xlabel(xlabel)
         ax.set_ylim(0, 1.05)
-        ax.set_title(f"{name}\nlargest weight {w.max():.2f}", fontsize=9)
+        ax.set_title(f"{name}\nlargest weight {w.max():.2f}", fontsize=TITLE)
     axes[0][0].set_ylabel("attention weight")
     fig.tight_layout()
     return fig
@@ -52,11 +52,11 @@ def plot_attention_maps(maps: Mapping[str, Any], tokens: Sequence[str], annotate
     for ax, (name, m) in zip(axes[0], arrays.items()):
         ax.grid(False)
         im = ax.imshow(m, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_xticks(range(T), labels, rotation=90, fontsize=8)
-        ax.set_yticks(range(T), labels, fontsize=8)
+        ax.set_xticks(range(T), labels, rotation=90, fontsize=SMALL)
+        ax.set_yticks(range(T), labels, fontsize=SMALL)
         ax.set_xlabel("key: the token looked at")
         ax.set_ylabel("query: the token looking")
-        ax.set_title(name, fontsize=10)
+        ax.set_title(name, fontsize=TITLE)
         if annotate:
             for i in range(T):
                 for j in range(T):
@@ -67,7 +67,7 @@ def plot_attention_maps(maps: Mapping[str, Any], tokens: Sequence[str], annotate
                             f"{m[i, j]:.1f}".lstrip("0"),
                             ha="center",
                             va="center",
-                            fontsize=6.5,
+                            fontsize=SMALL,
                             color="white" if m[i, j] > 0.6 else "black",
                         )
     fig.colorbar(im, ax=list(axes[0]), fraction=0.025, pad=0.02)
