@@ -20,7 +20,8 @@ def test_next_token_panels_draw_kept_and_cut_tokens_and_captions(saved_svg):
     assert len(top_k.patches) == 3  # the cut token is drawn as an empty outline
     assert [t.get_text() for t in top_k.get_xticklabels()] == labels  # nothing below it
     assert [t.get_text() for t in visible[0].get_xticklabels()] == ["", "", ""]  # "greedy" sits below
-    assert [t.get_text() for t in visible[2].texts] == ["the park ."]
+    assert visible[2].get_xlabel() == "the park ."  # the caption, under the panel
+    assert visible[0].get_xlabel() == ""
     saved_svg(fig)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from llm_guide.figures.style import new_figure, visible
+from llm_guide.figures.style import SMALL, TITLE, new_figure, visible
 
 __all__ = ["plot_next_token_panels"]
 
@@ -23,7 +23,7 @@ def plot_next_token_panels(
     """Next-token distributions as bar charts, one panel per decoding setting.
     ``panels[name][i]`` is the probability of the token ``labels[i]``; a token a setting
     cuts (probability 0) is drawn as an empty outline. ``captions[name]``, if given, is
-    printed under the panel (the text that setting generated)."""
+    printed under the panel as its x label (the text that setting generated)."""
     if not panels:
         raise ValueError("plot_next_token_panels needs at least one panel")
     for name, probs in panels.items():
@@ -32,7 +32,7 @@ def plot_next_token_panels(
     n = len(panels)
     ncols = min(ncols, n)
     nrows = (n + ncols - 1) // ncols
-    fig, axes = new_figure(nrows, ncols, width=3.6 * ncols, height=3.3 * nrows, squeeze=False, sharey=True)
+    fig, axes = new_figure(nrows, ncols, width=3.0 * ncols, height=3.3 * nrows, squeeze=False, sharey=True)
     positions = np.arange(len(labels))
     names = [visible(s) for s in labels]
     for k, (name, probs) in enumerate(panels.items()):
@@ -44,25 +44,21 @@ def plot_next_token_panels(
             positions[~kept], np.full((~kept).sum(), 0.02), color="none", edgecolor="0.6", linewidth=0.6, linestyle=":"
         )
         # every panel uses the same order: name the tokens only where no panel sits below
-        ax.set_xticks(positions, names if k + ncols >= n else [], rotation=90, fontsize=7.5)
+        ax.set_xticks(positions, names if k + ncols >= n else [], rotation=90, fontsize=SMALL)
         ax.grid(False, axis="x")  # one vertical line per token would only add clutter
         ax.set_ylim(0, 1.05)
-        ax.set_title(name, fontsize=9.5)
-        if captions and name in captions:
-            ax.text(
-                0.5,
-                -0.42,
-                "\n".join(textwrap.wrap(captions[name], 44)),
-                transform=ax.transAxes,
-                ha="center",
-                va="top",
-                fontsize=7.5,
+        ax.set_title(name, fontsize=TITLE)
+        if captions and name in captions:  # as the x label, so it sits under the tick labels whatever their length
+            ax.set_xlabel(
+                "\n".join(textwrap.wrap(captions[name], 40)),
+                fontsize=SMALL,
                 style="italic",
                 color="#333333",
+                labelpad=6,
             )
     for k in range(n, nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     for row in axes:
         row[0].set_ylabel("probability")
-    fig.tight_layout(h_pad=4.0 if captions else 1.0)
+    fig.tight_layout(h_pad=1.5)
     return fig
