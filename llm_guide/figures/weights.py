@@ -8,7 +8,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from llm_guide.figures.style import as_array, new_figure
+from llm_guide.figures.style import LABEL, SMALL, TITLE, as_array, new_figure
 
 __all__ = ["plot_parameter_groups", "plot_weight_matrices", "gpt_mermaid"]
 
@@ -35,16 +35,16 @@ def plot_parameter_groups(models: Mapping[str, Mapping[str, int]], title: str = 
                 row, share, left=left, color=colours[k % len(colours)], height=0.6, label=group if row == 0 else None
             )
             if share >= 4:
-                ax.text(left + share / 2, row, f"{share:.0f}%", ha="center", va="center", fontsize=8, color="white")
+                ax.text(left + share / 2, row, f"{share:.0f}%", ha="center", va="center", fontsize=SMALL, color="white")
             left += share
-        ax.text(101, row, f"{total:,}", ha="left", va="center", fontsize=8)
+        ax.text(101, row, f"{total:,}", ha="left", va="center", fontsize=SMALL)
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("share of the model's parameters (%)")
     ax.grid(False)
-    ax.legend(ncols=len(groups), fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.35))
-    ax.set_title(title or "Where the parameters are (total at the right)", fontsize=10)
+    ax.legend(ncols=len(groups), fontsize=SMALL, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.35))
+    ax.set_title(title or "Where the parameters are (total at the right)", fontsize=TITLE)
     fig.tight_layout()
     return fig
 
@@ -67,14 +67,14 @@ def plot_weight_matrices(tensors: Mapping[str, Any], ncols: int = 3, title: str 
             values = values[None, :]
         limit = float(abs(values).max()) or 1.0
         ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
-        ax.set_title(f"{name}\n{shape}", fontsize=8)
+        ax.set_title(f"{name}\n{shape}", fontsize=LABEL)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
     for ax in list(axes.flat)[len(items) :]:
         ax.set_axis_off()
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=TITLE)
     fig.tight_layout()
     return fig
 
