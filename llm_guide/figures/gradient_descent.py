@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from llm_guide.figures.style import as_array, new_figure
+from llm_guide.figures.style import SMALL, TITLE, as_array, new_figure
 
 __all__ = ["plot_descent_1d", "plot_descent_2d", "plot_lr_schedule", "plot_loss_curves"]
 
@@ -20,7 +20,7 @@ def plot_descent_1d(f: Any, paths: Mapping[str, Any], lo: float, hi: float, xlab
     visited, joined in order (the first marked as the start)."""
     if not paths:
         raise ValueError("plot_descent_1d needs at least one path")
-    fig, axes = new_figure(1, len(paths), width=3.2 * len(paths), height=3.0, squeeze=False, sharey=False)
+    fig, axes = new_figure(1, len(paths), width=3.0 * len(paths), height=3.0, squeeze=False, sharey=False)
     colours = ["#4c6ef5", "#37b24d", "#f03e3e", "#f76707"]
     for k, (ax, (label, path)) in enumerate(zip(axes[0], paths.items())):
         points, losses = as_array(path.points), as_array(path.losses)
@@ -31,9 +31,9 @@ def plot_descent_1d(f: Any, paths: Mapping[str, Any], lo: float, hi: float, xlab
         colour = colours[k % len(colours)]
         ax.plot(points, losses, "-o", color=colour, markersize=3.5, linewidth=0.9, alpha=0.9)
         ax.plot(points[:1], losses[:1], "s", color="black", markersize=5, label="start")
-        ax.set_title(f"{label}\n{len(points) - 1} steps, loss {losses[0]:.3g} → {losses[-1]:.3g}", fontsize=9)
+        ax.set_title(f"{label}\n{len(points) - 1} steps, loss {losses[0]:.3g} → {losses[-1]:.3g}", fontsize=TITLE)
         ax.set_xlabel(xlabel)
-        ax.legend(fontsize=7, frameon=False, loc="upper center")
+        ax.legend(fontsize=SMALL, frameon=False, loc="upper center")
     axes[0][0].set_ylabel("loss")
     fig.tight_layout()
     return fig
@@ -51,7 +51,7 @@ def plot_descent_2d(
     that leaves the window (diverges) is cut at its edge."""
     if not paths:
         raise ValueError("plot_descent_2d needs at least one path")
-    fig, (left, right) = new_figure(1, 2, width=9.5, height=3.6, gridspec_kw={"width_ratios": [1.5, 1]})
+    fig, (left, right) = new_figure(1, 2, width=9.0, height=3.6, gridspec_kw={"width_ratios": [1.5, 1]})
     xs, ys = np.linspace(*xlim, 121), np.linspace(*ylim, 121)
     grid = np.array([[f(np.array([x, y])) for x in xs] for y in ys])
     low = max(grid.min(), 1e-3)
@@ -69,13 +69,15 @@ def plot_descent_2d(
     left.set_xlabel("x")
     left.set_ylabel("y")
     left.grid(False)
-    left.legend(fontsize=7, frameon=False, loc="lower right")
-    left.set_title(title or "paths on the loss surface", fontsize=10)
+    left.set_title(title or "paths on the loss surface", fontsize=TITLE)
     right.set_yscale("log")
     right.set_xlabel("step")
     right.set_ylabel("loss (log scale)")
-    right.set_title("loss at each step", fontsize=10)
-    fig.tight_layout()
+    right.set_title("loss at each step", fontsize=TITLE)
+    # One legend under both panels: inside the surface it would sit on the paths.
+    handles, names = left.get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=SMALL, frameon=False, loc="lower center", ncol=len(handles))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
@@ -90,8 +92,8 @@ def plot_lr_schedule(lrs: Sequence[float], warmup_steps: int = 0, title: str = "
     ax.set_xlabel("step")
     ax.set_ylabel("learning rate")
     ax.set_ylim(0, max(lrs) * 1.1)
-    ax.legend(fontsize=8, frameon=False)
-    ax.set_title(title or "linear warm-up, then cosine decay", fontsize=10)
+    ax.legend(fontsize=SMALL, frameon=False)
+    ax.set_title(title or "linear warm-up, then cosine decay", fontsize=TITLE)
     fig.tight_layout()
     return fig
 
@@ -117,9 +119,9 @@ def plot_loss_curves(results: Mapping[str, Any], title: str = "") -> Figure:
         ax.set_xlabel("step")
         ax.set_ylabel("cross-entropy loss")
         ax.set_ylim(bottom=0)
-        ax.set_title(label, fontsize=10)
-        ax.legend(fontsize=8, frameon=False)
+        ax.set_title(label, fontsize=TITLE)
+        ax.legend(fontsize=SMALL, frameon=False)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=TITLE)
     fig.tight_layout()
     return fig
