@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from llm_guide.figures.style import new_figure
+from llm_guide.figures.style import LABEL, SMALL, TITLE, new_figure
 
 __all__ = ["plot_icl_phase_change", "plot_icl_attention"]
 
@@ -36,15 +36,15 @@ def plot_icl_phase_change(
     labels to ``{part: accuracy}`` (for example ``{"first copy": 0.01, "second copy": 0.99}``)."""
     if not losses or set(losses) != set(accuracy):
         raise ValueError(f"losses and accuracy need the same models, got {sorted(losses)} and {sorted(accuracy)}")
-    fig, (left, right) = new_figure(1, 2, width=9.5, height=3.4, gridspec_kw={"width_ratios": [1.5, 1]})
+    fig, (left, right) = new_figure(1, 2, width=9.0, height=3.4, gridspec_kw={"width_ratios": [1.5, 1]})
     colours = plt.get_cmap("tab10")
     for k, (label, values) in enumerate(losses.items()):
         left.plot(np.arange(len(values)), _moving_average(values, window), color=colours(k), label=label, linewidth=1.5)
     left.set_xlabel("training step")
     left.set_ylabel(f"loss (mean of {window} steps)")
     left.set_ylim(bottom=0)
-    left.legend(frameon=False, fontsize=8)
-    left.set_title("Training loss", fontsize=10)
+    left.legend(frameon=False, fontsize=SMALL)
+    left.set_title("Training loss", fontsize=TITLE)
 
     parts = list(next(iter(accuracy.values())))
     width = 0.8 / len(accuracy)
@@ -54,13 +54,18 @@ def plot_icl_phase_change(
         bars = right.bar(xs, values, width=width * 0.95, color=colours(k), label=label)
         for bar, value in zip(bars, values):
             right.text(
-                bar.get_x() + bar.get_width() / 2, value + 1.5, f"{value:.0f}%", ha="center", va="bottom", fontsize=8
+                bar.get_x() + bar.get_width() / 2,
+                value + 1.5,
+                f"{value:.0f}%",
+                ha="center",
+                va="bottom",
+                fontsize=SMALL,
             )
     right.set_xticks(np.arange(len(parts)), parts)
-    right.legend(frameon=False, fontsize=8, loc="upper left")
+    right.legend(frameon=False, fontsize=SMALL, loc="upper left")
     right.set_ylim(0, 112)
     right.set_ylabel("next-token accuracy (%)")
-    right.set_title("After training", fontsize=10)
+    right.set_title("After training", fontsize=TITLE)
     right.grid(axis="x", visible=False)
     fig.tight_layout()
     return fig
@@ -87,13 +92,13 @@ def plot_icl_attention(
     fig, axes = new_figure(1, n, width=size * n + 0.8, height=size + 0.3, squeeze=False)
     for ax, (title, weights) in zip(axes[0], maps.items()):
         image = ax.imshow(np.asarray(weights, dtype=float), cmap="Blues", vmin=0.0, vmax=1.0)
-        ax.set_xticks(range(T), tokens, fontsize=7, family="DejaVu Sans Mono")
-        ax.set_yticks(range(T), tokens, fontsize=7, family="DejaVu Sans Mono")
+        ax.set_xticks(range(T), tokens, fontsize=SMALL, family="DejaVu Sans Mono")
+        ax.set_yticks(range(T), tokens, fontsize=SMALL, family="DejaVu Sans Mono")
         ax.tick_params(length=0)
         ax.grid(False)
-        ax.set_xlabel("key: the token it reads", fontsize=9)
-        ax.set_ylabel("query: the current token", fontsize=9)
-        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("key: the token it reads", fontsize=LABEL)
+        ax.set_ylabel("query: the current token", fontsize=LABEL)
+        ax.set_title(title, fontsize=TITLE)
         if targets is not None and title in targets:
             rows, cols = np.nonzero(np.asarray(targets[title]))
             for r, c in zip(rows, cols):
