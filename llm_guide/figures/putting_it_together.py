@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from llm_guide.figures.style import new_figure
+from llm_guide.figures.style import SMALL, new_figure
 
 __all__ = ["plot_capstone_losses"]
 
@@ -33,6 +33,6 @@ def plot_capstone_losses(runs: Mapping[str, Sequence[Sequence[float]]], referenc
     ax.set_xlabel("training step")
     ax.set_ylabel("loss (nats per character)")
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False, fontsize=SMALL)
     fig.tight_layout()
     return fig
