@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from llm_guide.figures.style import as_array, new_figure
+from llm_guide.figures.style import SMALL, TITLE, as_array, new_figure
 
 __all__ = ["plot_position_scores", "plot_cache_work"]
 
@@ -31,7 +31,7 @@ def plot_position_scores(scores: Mapping[str, Any]) -> Figure:
         ax.grid(False)
         limit = float(np.abs(s).max()) or 1.0
         im = ax.imshow(s, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-        ax.set_title(name, fontsize=10)
+        ax.set_title(name, fontsize=TITLE)
         ax.set_xlabel("key position n")
         ax.set_ylabel("query position m")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -65,17 +65,17 @@ def plot_cache_work(calls: Mapping[str, Sequence[tuple[int, int]]], full_at: int
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if full_at is not None:
             ax.axvline(full_at, color="0.5", linewidth=0.8, linestyle=":")
-    left.legend(frameon=False, fontsize=8)
+    left.legend(frameon=False, fontsize=SMALL)
     if full_at is not None:
         right.annotate(
             "context full",
-            xy=(full_at, 0.95),
+            xy=(full_at, 0.12),  # low, left of the line: clear of both curves
             xycoords=("data", "axes fraction"),
             xytext=(-4, 0),
             textcoords="offset points",
             ha="right",
-            va="top",
-            fontsize=8,
+            va="center",
+            fontsize=SMALL,
             color="0.4",
         )
     fig.tight_layout()
