@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from llm_guide.figures.style import new_figure, visible
+from llm_guide.figures.style import LABEL, TITLE, new_figure, visible
 
 __all__ = ["plot_top_tokens"]
 
@@ -21,12 +21,12 @@ def plot_top_tokens(labels: Sequence[str], probs: Sequence[float], context: str)
     fig, ax = new_figure(width=6.0, height=0.5 * len(labels) + 1.0)
     rows = np.arange(len(labels))[::-1]  # the first label at the top
     ax.barh(rows, p, color="#3b5bdb", alpha=0.85)
-    ax.set_yticks(rows, [visible(label) for label in labels], fontsize=11)
+    ax.set_yticks(rows, [visible(label) for label in labels], fontsize=TITLE)
     for row, value in zip(rows, p):
-        ax.text(value + 0.01, row, f"{value:.3f}", va="center", fontsize=10)
+        ax.text(value + 0.01, row, f"{value:.3f}", va="center", fontsize=LABEL)
     ax.set_xlim(0, 1.0)
     ax.set_xlabel("probability of the next token")
     ax.grid(False, axis="y")
-    ax.set_title(f"after {context!r}", fontsize=11)
+    ax.set_title(f"after {context!r}", fontsize=TITLE)
     fig.tight_layout()
     return fig
