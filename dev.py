@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Set up and run the guide with one command. Needs only Python 3.10+.
 
-    python3 dev.py serve     set up, then serve the site on http://127.0.0.1:8000/llm-guide/
-    python3 dev.py test      set up, then run every test (unit tests, every page's code, the site build)
-    python3 dev.py refresh   set up, then rewrite the outputs, figures and diagrams the pages show
-    python3 dev.py diagrams  set up, then draw the pages' Mermaid diagrams as SVG (needs Chromium)
-    python3 dev.py build     set up, then build the site into site/ (strict)
+    python3 dev.py serve      set up, then serve the site on http://127.0.0.1:8000/llm-guide/ (MkDocs)
+    python3 dev.py test       set up, then run every test (unit tests, every page's code, the site build)
+    python3 dev.py refresh    set up, then rewrite the outputs, figures and diagrams the pages show
+    python3 dev.py diagrams   set up, then draw the pages' Mermaid diagrams as SVG (needs Chromium)
+    python3 dev.py build      set up, then build the site into site/ (MkDocs, strict)
+    python3 dev.py build --zensical   the same with Zensical, Material for MkDocs' successor
+    python3 dev.py notebooks  set up, then write the chapter notebooks into docs/notebooks/
+                              (serve, build and test do this first)
 
 Set-up creates ``.venv`` beside this file (or reuses it) and installs the package with
 its docs and test extras, pinned by ``constraints.txt``. It is skipped when neither
@@ -119,11 +122,26 @@ def _workers() -> list[str]:
     return ["-n", str(n), "--dist", "loadfile", "--no-loadscope-reorder"] if n > 1 else []
 
 
+def notebooks() -> int:
+    """Write docs/notebooks/ (git-ignored), which both site builders then find as ordinary files."""
+    return run("-m", "tools.notebook_pages")
+
+
+def build(extra: list[str]) -> int:
+    """The site into site/: with MkDocs (strict), or with ``--zensical`` with Zensical."""
+    if "--zensical" in extra:
+        extra = [arg for arg in extra if arg != "--zensical"]
+        # `python -m` puts this folder on sys.path, where mkdocs.yml's tools.md_extensions is.
+        return notebooks() or run("-m", "zensical", "build", "--strict", *extra)
+    return notebooks() or run("-m", "mkdocs", "build", "--strict", *extra)
+
+
 def main(argv: list[str]) -> int:
     commands = {
-        "serve": lambda extra: run("-m", "mkdocs", "serve", *extra),
-        "build": lambda extra: run("-m", "mkdocs", "build", "--strict", *extra),
-        "test": lambda extra: ensure_chromium() or run("-m", "pytest", *_workers(), *extra),
+        "serve": lambda extra: notebooks() or run("-m", "mkdocs", "serve", *extra),
+        "build": build,
+        "notebooks": lambda extra: notebooks(),
+        "test": lambda extra: ensure_chromium() or notebooks() or run("-m", "pytest", *_workers(), *extra),
         # the pages' outputs and figures, and the glossary links each chapter gets
         "refresh": lambda extra: (
             run("-m", "tools.diagrams")

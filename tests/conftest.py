@@ -26,6 +26,14 @@ def pytest_configure(config):
     )
 
 
+def write_notebooks() -> None:
+    """docs/notebooks/, as ``python3 dev.py notebooks`` writes it before every build (call it
+    under the build's lock: files only change when the pages did, but two writers could race)."""
+    from tools.notebook_pages import write_notebook_pages
+
+    write_notebook_pages(quiet=True)
+
+
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> tuple[Path, str]:
     """``mkdocs build --strict`` into a scratch folder once per test run: (site dir, build log).
@@ -42,6 +50,7 @@ def built_site(tmp_path_factory) -> tuple[Path, str]:
 
     with FileLock(str(root / "site-build.lock")):
         if not status.exists():
+            write_notebooks()
             env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
             result = subprocess.run(
                 [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],

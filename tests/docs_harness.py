@@ -52,6 +52,7 @@ from tools.pages import (  # noqa: F401  (re-exported for the harness's tests)
     Origin,
     Page,
     _rel,
+    is_generated,
     read_page,
     unindent_containers,
 )
@@ -717,7 +718,7 @@ def pytest_configure(config) -> None:
 
 def pytest_collect_file(file_path, parent):
     path = Path(file_path)
-    if path.suffix == ".md" and DOCS in path.resolve().parents:
+    if path.suffix == ".md" and DOCS in path.resolve().parents and not is_generated(path):  # not docs/notebooks/
         return GuidePage.from_parent(parent, path=path)
     return None
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from tests.docs_harness import DOCS, REPO, harness, read_page
+from tools.pages import source_pages
 
 # ``built_site`` (one strict build per session, shared with the browser tests) is in conftest.py.
 
@@ -18,7 +19,7 @@ def test_build_is_strict_and_clean(built_site):
 
 
 def _pages() -> list[Path]:
-    return sorted(DOCS.rglob("*.md"))
+    return source_pages(DOCS)  # not the notebook pages generated into docs/notebooks/
 
 
 def _rendered_python_blocks(site: Path, page: Path) -> int:

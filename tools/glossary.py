@@ -8,7 +8,8 @@ the link's tooltip.
 
 ``link_first_uses`` then walks a page's HTML and wraps the first use of each term in
 running text (never inside code, math, headings, links, diagrams or admonition titles)
-in a link to ``glossary/#<anchor>``, but for the ``BASICS`` every chapter uses. The MkDocs hook (``tools/mkdocs_hooks.py``) calls it
+in a link to ``glossary/#<anchor>``, but for the ``BASICS`` every chapter uses. The site's
+Markdown extension (``tools/md_extensions.py``, run by MkDocs and Zensical alike) calls it
 for every numbered chapter and gives the glossary's ``<dt>`` elements those anchors.
 """
 

@@ -15,8 +15,9 @@
   the API reference point at the published site.
 
 The output is deterministic (fixed cell ids, no timestamps or versions), so the same
-page always gives the same bytes. The MkDocs hook (``tools/mkdocs_hooks.py``) puts one
-notebook per page with code into the site; ``tests/test_notebooks.py`` runs them.
+page always gives the same bytes. ``tools/notebook_pages.py`` writes one notebook per page
+with code into ``docs/notebooks/`` before the site is built; ``tests/test_notebooks.py``
+checks them.
 
 Run as a script to write the notebooks into a folder::
 
@@ -45,6 +46,7 @@ from tools.pages import (
     expand_snippets,
     fence_info,
     read_page,
+    source_pages,
     unindent_containers,
 )
 
@@ -74,7 +76,7 @@ def notebook_stem(page: Path) -> str:
 def candidate_pages(docs: Path = DOCS) -> list[Path]:
     """Pages under ``docs`` with a python fence of their own (a runnable block needs one:
     a fence may not open inside an include). Some may have only ``notest`` blocks."""
-    pages = [p for p in sorted(docs.rglob("*.md")) if PYTHON_FENCE.search(p.read_text(encoding="utf-8"))]
+    pages = [p for p in source_pages(docs) if PYTHON_FENCE.search(p.read_text(encoding="utf-8"))]
     stems = [notebook_stem(p) for p in pages]
     clashes = {s for s in stems if stems.count(s) > 1}
     if clashes:

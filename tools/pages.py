@@ -28,6 +28,11 @@ FENCE_LANGS = (*PYTHON_LANGS, "text", "bash", "mermaid")
 # superfences drop the whole header, title included, and the block looks runnable.)
 BRACE_TOKEN = re.compile(r'\.([\w-]+)|(\w+)="[^"]*"')
 
+# Pages that are written, not read: ``python3 dev.py notebooks`` (tools/notebook_pages.py)
+# makes them from the others before each build. They are not chapters, have no code to run,
+# and are git-ignored.
+GENERATED = DOCS / "notebooks"
+
 OUTPUT_INFO = re.compile(r'^text\b.*\btitle="Output"')
 CONTAINER_HEADER = re.compile(r"^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?|===)[ \t]")
 FENCE_DELIM = re.compile(r"^[ \t]*(`{3,}|~{3,})")
@@ -84,6 +89,38 @@ def _snippet_options(config_file: str, _mtime_ns: int) -> dict:
     # pymdownx resolves base_path against the current directory; mkdocs runs from the repo root.
     options["base_path"] = [str((REPO / b).resolve()) for b in bases]
     return options
+
+
+def is_generated(path: Path) -> bool:
+    """Is ``path`` (under docs/) a page that the notebook step writes, not a hand-written one?"""
+    return GENERATED in Path(path).resolve().parents
+
+
+def source_pages(docs: Path = DOCS) -> list[Path]:
+    """Every hand-written page under ``docs``, in path order."""
+    return [p for p in sorted(docs.rglob("*.md")) if not is_generated(p)]
+
+
+def site_config() -> dict:
+    """``mkdocs.yml`` as plain data, read without MkDocs (fast, and usable under Zensical too).
+
+    Tags such as ``!!python/name:...`` (the emoji extension's functions) and ``!ENV`` are
+    read as ``None``: the callers only need plain settings (``site_url``, ``nav``, ...).
+    """
+    config_file = REPO / "mkdocs.yml"
+    return copy.deepcopy(_site_config(str(config_file), config_file.stat().st_mtime_ns))
+
+
+@lru_cache(maxsize=4)
+def _site_config(config_file: str, _mtime_ns: int) -> dict:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("", lambda loader, suffix, node: None)  # any tag the safe loader lacks
+    with open(config_file, encoding="utf-8") as f:
+        return yaml.load(f, Loader=Loader) or {}
 
 
 def expand_snippets(path: Path, lines: list[str]) -> tuple[list[str], list[Origin]]:
