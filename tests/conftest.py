@@ -26,31 +26,42 @@ def pytest_configure(config):
     )
 
 
-def write_notebooks() -> None:
-    """docs/notebooks/, as ``python3 dev.py notebooks`` writes it before every build (call it
-    under the build's lock: files only change when the pages did, but two writers could race)."""
-    from tools.notebook_pages import write_notebook_pages
-
-    write_notebook_pages(quiet=True)
+def _run_root(tmp_path_factory) -> Path:
+    """The test run's own temporary folder; under pytest-xdist, the one every worker shares."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root  # .../pytest-N/
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> tuple[Path, str]:
+def notebooks_written(tmp_path_factory) -> None:
+    """docs/notebooks/ written once per test run, as ``python3 dev.py notebooks`` writes it
+    before every build (both site builders read it). Under pytest-xdist the first worker to
+    get here writes it while the others wait."""
+    from filelock import FileLock
+
+    from tools.notebook_pages import write_notebook_pages
+
+    root = _run_root(tmp_path_factory)
+    with FileLock(str(root / "notebooks.lock")):
+        done = root / "notebooks.done"
+        if not done.exists():
+            write_notebook_pages(quiet=True)  # rewrites only files whose content changed
+            done.write_text("written", encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory, notebooks_written) -> tuple[Path, str]:
     """``mkdocs build --strict`` into a scratch folder once per test run: (site dir, build log).
 
     Under pytest-xdist (``python3 dev.py test`` runs two workers) the workers share one build:
     the first to get here builds into the run's common temporary folder while the other waits.
     """
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    root = tmp_path_factory.getbasetemp()
-    if worker:
-        root = root.parent  # .../pytest-N/ holds every worker's folder for this run only
+    root = _run_root(tmp_path_factory)
     site, log_file, status = root / "site", root / "site-build.log", root / "site-build.status"
     from filelock import FileLock
 
     with FileLock(str(root / "site-build.lock")):
         if not status.exists():
-            write_notebooks()
             env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
             result = subprocess.run(
                 [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],

@@ -64,14 +64,42 @@ class PageContext:
     docs_dir: Path
     use_directory_urls: bool
     nav: tuple[tuple[str | None, str], ...]  # (title, src) of every page in the nav, in order
+    # Does the builder turn the relative links in the finished HTML into URLs, as it does
+    # for a Markdown link (``[x](glossary.md)``)? Zensical does, for every ``href`` and
+    # ``src``; MkDocs only for the links it sees in the element tree, not in what a
+    # postprocessor adds.
+    builder_resolves_links: bool = False
 
     @property
     def url(self) -> str:
         return page_url(self.src, self.use_directory_urls)
 
     def link(self, src: str) -> str:
-        """The relative URL from this page to the file ``src`` of the docs folder."""
+        """A relative link from this page to the file ``src`` of the docs folder.
+
+        As written in the page's source (``../attention.md``) when the builder makes it a
+        URL; else the URL itself, as MkDocs would make it (``../../attention/``).
+        """
+        if self.builder_resolves_links:
+            return posixpath.relpath(src, posixpath.dirname(self.src) or ".")
         return relative_url(page_url(src, self.use_directory_urls), self.url)
+
+    def resolve_links(self, body: str) -> str:
+        """``body``'s relative ``src`` and ``href`` links (written relative to the page's
+        source) as URLs, unless the builder does that itself."""
+        if self.builder_resolves_links:
+            return body
+        base = posixpath.dirname(self.src)
+
+        def sub(m: re.Match) -> str:
+            url = html.unescape(m.group(2))
+            if re.match(r"^(?:[a-zA-Z][\w+.-]*:|/|#)", url):  # another scheme, the site's root, this page
+                return m.group(0)
+            path, hash_, anchor = url.partition("#")
+            target = posixpath.normpath(posixpath.join(base, path))
+            return f'{m.group(1)}="{html.escape(self.link(target) + hash_ + anchor, quote=True)}"'
+
+        return re.sub(r'\b(src|href)="([^"]*)"', sub, body)
 
     def chapters(self) -> dict[int, tuple[str, str]]:
         """Chapter number -> (title, src), from the numbered nav titles."""
@@ -107,6 +135,7 @@ def page_context(md: Markdown) -> PageContext | None:
         docs_dir=Path(config["root_dir"], config["docs_dir"]).resolve(),
         use_directory_urls=bool(config["use_directory_urls"]),
         nav=tuple(_nav_pages(config["nav"])),
+        builder_resolves_links=True,
     )
 
 
@@ -248,7 +277,7 @@ class _PagePostprocessor(Postprocessor):
         text = _glossary_links(text, context, {src for _, src in chapters.values()})
         if state.notebook is not None:
             chapter, ipynb = state.notebook
-            text = state.notebook_html
+            text = context.resolve_links(state.notebook_html)  # its figures: <img src="<stem>/x.svg">
             self.md.toc_tokens = _toc_tokens(text)  # both builders take the page's TOC from here
             css = html.escape(context.link(NOTEBOOK_CSS), quote=True)
             buttons = _buttons(
