@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs_harness import DOCS, FIGURES, Block, figures_match, normalise, outputs_match, read_page
+from tools.pages import source_pages
 
 REPO = Path(__file__).resolve().parent.parent
 SNIPPETS = REPO / "snippets"
@@ -37,7 +38,7 @@ def rel(path: Path) -> str:
 
 @lru_cache(maxsize=1)
 def pages() -> dict[Path, list[Block]]:
-    return {path: read_page(path).blocks for path in sorted(DOCS.rglob("*.md"))}
+    return {path: read_page(path).blocks for path in source_pages(DOCS)}  # not docs/notebooks/
 
 
 @lru_cache(maxsize=1)

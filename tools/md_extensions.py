@@ -162,15 +162,19 @@ def _nav_pages(items) -> Iterator[tuple[str | None, str]]:
 def page_url(src: str, use_directory_urls: bool = True) -> str:
     """A file's URL in the built site, relative to its root, as MkDocs makes it.
 
-    ``attention.md`` -> ``attention/`` (or ``attention.html``), ``index.md`` -> ``./``,
-    ``reference/index.md`` -> ``reference/``; any other file keeps its path.
+    ``attention.md`` -> ``attention/``, ``index.md`` -> ``./``, ``reference/index.md`` ->
+    ``reference/`` (without directory URLs: ``attention.html``, ``index.html``,
+    ``reference/index.html``); any other file keeps its path.
     """
     if not src.endswith(".md"):
         return src
     parent, name = posixpath.split(src[: -len(".md")])
-    if name in ("index", "README"):
+    name = "index" if name == "README" else name  # MkDocs serves a folder's README as its index
+    if not use_directory_urls:
+        return posixpath.join(parent, name + ".html")
+    if name == "index":
         return posixpath.join(parent, "") if parent else "./"
-    return posixpath.join(parent, name, "") if use_directory_urls else posixpath.join(parent, name + ".html")
+    return posixpath.join(parent, name, "")
 
 
 def relative_url(url: str, other: str) -> str:
