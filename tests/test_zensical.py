@@ -106,7 +106,8 @@ def _summary(page: str, folder: str) -> dict[str, object]:
         ],
         "code blocks": [_text(code) for code in re.findall(r"<pre\b[^>]*>(.*?)</pre>", article, flags=re.S)],
         "math": len(re.findall(r'class="arithmatex"', article)),
-        "diagrams": len(re.findall(r'class="mermaid"', article)),
+        # drawn ahead of time and inlined (tools/diagrams.py), or a Mermaid fence left to a script
+        "diagrams": len(re.findall(r'class="(?:llm-guide-diagram|mermaid)"', article)),
         "svg elements": article.count("<svg"),  # icons, and diagrams drawn at build time
     }
 
