@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tools.pages import DOCS, expand_snippets, unindent_containers  # noqa: E402
+from tools.pages import DOCS, expand_snippets, source_pages, unindent_containers  # noqa: E402
 
 DIAGRAMS = DOCS / "assets" / "diagrams"
 MERMAID_JS = REPO / "tools" / "vendor" / "mermaid" / "mermaid.min.js"  # not part of the site
@@ -75,7 +75,7 @@ def page_diagrams(page: Path) -> list[str]:
 
 def site_diagrams() -> dict[str, list[str]]:
     """Every page's diagrams, by page path relative to docs/ (pages without one left out)."""
-    found = {p.relative_to(DOCS).as_posix(): page_diagrams(p) for p in sorted(DOCS.rglob("*.md"))}
+    found = {p.relative_to(DOCS).as_posix(): page_diagrams(p) for p in source_pages(DOCS)}  # not docs/notebooks/
     return {page: sources for page, sources in found.items() if sources}
 
 
