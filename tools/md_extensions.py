@@ -24,9 +24,15 @@ each module's heading instead.
 **Which page is this?** A Markdown extension is handed text, not a page, but each builder
 leaves the page on the ``Markdown`` instance it renders with: MkDocs registers its
 ``relpath`` tree processor holding the page's ``File`` and the site config, and Zensical its
-``ContextPreprocessor`` holding the page and the config (``page_context``). From the page's
-path and ``use_directory_urls`` this module computes every link as MkDocs does
-(``page_url``, ``relative_url``), so both builders get the same relative URLs.
+``ContextPreprocessor`` holding the page and the config (``page_context``).
+
+**Links.** Each link is written the way the builder needs it (``PageContext.link``), so
+that both end up with the same relative URLs. MkDocs leaves what a postprocessor adds
+alone, so for MkDocs it is the URL itself, computed from the page's path and
+``use_directory_urls`` as MkDocs computes them (``page_url``, ``relative_url``). Zensical
+resolves every relative ``href`` and ``src`` of the finished HTML against the page's
+source, as it does a Markdown link, so for Zensical it is the path from the page's source
+(``../attention.md``).
 """
 
 from __future__ import annotations
@@ -93,7 +99,7 @@ class PageContext:
 
         def sub(m: re.Match) -> str:
             url = html.unescape(m.group(2))
-            if re.match(r"^(?:[a-zA-Z][\w+.-]*:|/|#)", url):  # another scheme, the site's root, this page
+            if not url or re.match(r"^(?:[a-zA-Z][\w+.-]*:|/|#)", url):  # another scheme, the site's root, this page
                 return m.group(0)
             path, hash_, anchor = url.partition("#")
             target = posixpath.normpath(posixpath.join(base, path))
@@ -184,7 +190,7 @@ def relative_url(url: str, other: str) -> str:
         other = dirname
 
     def parts(path: str) -> list[str]:
-        path = posixpath.normpath("/" + path)[1:]
+        path = posixpath.normpath(path if path.startswith("/") else "/" + path)[1:]
         return path.split("/") if path else []
 
     other_parts, dest_parts = parts(other), parts(url)
