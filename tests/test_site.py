@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.docs_harness import DOCS, REPO, harness, read_page
@@ -90,3 +93,13 @@ def test_the_search_index_leaves_code_blocks_out_but_finds_names(built_site):
     assert index.stat().st_size < 500_000
     leftover = [p for p in site.rglob("*.html") if "data-search-exclude" in p.read_text(encoding="utf-8")]
     assert not leftover, f"the theme did not strip data-search-exclude from {leftover[:3]}"
+
+
+def test_the_config_loads_from_any_folder(tmp_path):
+    """mkdocs.yml names the guide's own extensions by module (``tools.md_extensions``,
+    ``tools.diagrams.fence_format``); a plain ``mkdocs serve`` in the environment, run from
+    anywhere, must find them (dev.py's set-up puts the repository on the environment's path)."""
+    code = f"from mkdocs.config import load_config; load_config({str(REPO / 'mkdocs.yml')!r})"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, "run `python3 dev.py` to set up the environment\n" + result.stderr[-2000:]
