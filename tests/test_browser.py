@@ -597,7 +597,7 @@ def test_notebook_code_is_readable_in_both_palettes(visit, scheme):
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"  # axe-core 4.14.1, from npm
 NO_TRANSITIONS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
 AXE_RUN = """async () => {
-  const result = await axe.run(document, {runOnly: ["wcag2a", "wcag2aa"]});
+  const result = await axe.run(document, {runOnly: ["wcag2a", "wcag2aa", "best-practice"]});
   return result.violations.map(v => `${v.id} (${v.nodes.length}): ` + v.nodes.slice(0, 3).map(
     n => n.target.join(" ") + " " + (n.failureSummary || "").split("\\n").slice(1, 2).join("").trim()).join("; "));
 }"""
@@ -607,9 +607,11 @@ AXE_RUN = """async () => {
 @pytest.mark.parametrize("path", ["", "attention/", "notebooks/attention/"])
 def test_no_accessibility_violations(visit, path, scheme):
     """axe-core's WCAG 2 A and AA rules (contrast, names, keyboard access, links told apart
-    from text, ...) on the home page, a chapter and a notebook, in both palettes. Before:
-    code comments at 4.47:1, notebook buttons at 2.34:1 in dark mode, links by colour alone,
-    scrolling notebook cells a keyboard could not reach."""
+    from text, ...) and its best-practice rules (landmarks, headings, dialog names) on the
+    home page, a chapter and a notebook, in both palettes. Before: code comments at 4.47:1,
+    notebook buttons at 2.34:1 in dark mode, links by colour alone, scrolling notebook cells
+    a keyboard could not reach, a search dialog without a name, and an unnamed navigation
+    landmark on every code block (landmarks.js)."""
     v = visit()
     page = v.open(path)
     page.add_style_tag(content=NO_TRANSITIONS)  # Material fades colours when the palette changes
