@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from llm_guide.figures.style import COLUMN_PX
 from tests.docs_harness import REPO
 from tools.chromium import ARGS, CHROMIUM
 from tools.diagrams import THEMES, draw, open_mermaid, site_diagrams, svg_path
@@ -454,6 +455,18 @@ def test_signatures_stay_clear_of_the_copy_button(visit, viewport):
         path=str(ARTIFACTS / f"signature-{'phone' if viewport else 'desktop'}.png")
     )
     assert not under, f"signatures under the copy button: {under}"
+
+
+def test_figures_are_shown_as_wide_as_the_figure_text_rule_assumes(visit):
+    """tests/test_figure_text.py checks every figure's text size from its SVG, assuming the
+    1,280-px desktop page shows a figure at most COLUMN_PX wide: check that assumption on the
+    page (the widest figures fill the column; a narrower figure keeps its own width)."""
+    page = visit().open("transformer-block/")
+    shown, drawn = page.locator("a.llm-guide-figure img").first.evaluate(
+        "img => [img.getBoundingClientRect().width, img.naturalWidth]"
+    )
+    assert drawn > COLUMN_PX, "the sampling figure no longer needs scaling: pick a wider one"
+    assert abs(shown - COLUMN_PX) <= 2, f"figures are shown {shown:.0f} px wide: set COLUMN_PX in style.py to match"
 
 
 def test_no_code_line_runs_past_the_edge_of_its_block(walk):
