@@ -159,9 +159,11 @@ def main(argv: list[str]) -> int:
         "build": build,
         "notebooks": lambda extra: notebooks(),
         "test": lambda extra: ensure_chromium() or notebooks() or run("-m", "pytest", *_workers(), *extra),
-        # the pages' outputs and figures, and the glossary links each chapter gets
+        # the pages' diagrams (drawn only if a fence changed), outputs and figures, and the
+        # glossary links each chapter gets
         "refresh": lambda extra: (
-            run("-m", "tools.diagrams")
+            ensure_chromium()
+            or run("-m", "tools.diagrams")
             or run("-m", "pytest", "docs", "tests/test_glossary.py", "--update-docs", "-q", *extra)
         ),
         # the Mermaid fences of docs/, drawn as SVG (tools/diagrams.py)

@@ -12,7 +12,17 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tools.diagrams import DIAGRAMS, THEMES, DiagramNotDrawn, diagram_html, diagram_key, site_diagrams, svg_path
+from llm_guide.figures.style import COLUMN_PX, MIN_DESKTOP_PX
+from tools.diagrams import (
+    DIAGRAMS,
+    THEMES,
+    DiagramNotDrawn,
+    diagram_html,
+    diagram_key,
+    fence_format,
+    site_diagrams,
+    svg_path,
+)
 
 SOURCES = [s for sources in site_diagrams().values() for s in sources]
 # The text of a node or edge label: A["..."], A(("...")), A(["..."]), -- "..." -->, -. "..." .->
@@ -50,3 +60,45 @@ def test_a_page_shows_both_drawings_each_once():
     html = diagram_html(SOURCES[0])
     assert html.count("<svg") == 2
     assert 'class="llm-guide-diagram__light"' in html and 'class="llm-guide-diagram__dark"' in html
+
+
+def test_an_undrawn_fence_stops_a_build_instead_of_showing_its_text():
+    """superfences turns a formatter's exceptions into the fence's raw text, and the build
+    passes, unless the exception is a SuperFencesException: DiagramNotDrawn is one."""
+    import markdown
+
+    fence = {"name": "mermaid", "class": "mermaid", "format": fence_format}
+    md = markdown.Markdown(
+        extensions=["pymdownx.superfences"], extension_configs={"pymdownx.superfences": {"custom_fences": [fence]}}
+    )
+    assert "<svg" in md.convert(f"```mermaid\n{SOURCES[0]}\n```\n")
+    with pytest.raises(DiagramNotDrawn):
+        md.reset().convert(f"```mermaid\n{SOURCES[0]}\n    %% edited\n```\n")
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[diagram_key(s) for s in SOURCES])
+def test_every_drawing_keeps_its_labels_readable_on_the_desktop_page(source):
+    """The same rule as the figures' (tests/test_figure_text.py): a drawing wider than the
+    column is scaled down to it, and its 16-px labels must stay at least MIN_DESKTOP_PX."""
+    root = ET.parse(svg_path(source, "light")).getroot()
+    width = float(root.get("width") or root.get("viewBox").split()[2])
+    size = float(re.search(r"font-size:(\d+(?:\.\d+)?)px", ET.tostring(root, encoding="unicode")).group(1))
+    shown = size * min(1.0, COLUMN_PX / width)
+    assert shown >= MIN_DESKTOP_PX, (
+        f"{svg_path(source, 'light').name}: {width:.0f} px wide, labels {shown:.1f} px on the desktop page; "
+        "lay it out in rows (subgraphs) or top to bottom"
+    )
+
+
+def test_the_notebook_pages_show_the_drawings_too(built_site):
+    """nbconvert leaves a diagram as <div class="jp-Mermaid"><pre class="mermaid">; the notebook
+    pages replace it with the drawings (inline_notebook_diagrams), so none may be left."""
+    site, _ = built_site
+    for page, sources in site_diagrams().items():
+        stem = page.removesuffix(".md")
+        notebook = site / "notebooks" / stem / "index.html"
+        if not notebook.exists():
+            continue  # a page without runnable code has no notebook
+        text = notebook.read_text(encoding="utf-8")
+        assert 'class="mermaid"' not in text and "jp-Mermaid" not in text, f"{notebook}: raw Mermaid left"
+        assert text.count('<figure class="llm-guide-diagram">') == len(sources), notebook

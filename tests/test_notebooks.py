@@ -140,3 +140,18 @@ def test_notebook_pages_load_nothing_from_another_host(built_site):
         assert not remote, f"{html.relative_to(site)} loads from another host: {remote}"
     css = (site / "notebooks" / "notebook.css").read_text(encoding="utf-8")
     assert not re.search(r"url\([\"']?(?:https?:)?//", css), "notebook.css loads from another host"
+
+
+def test_no_chapter_prose_has_a_dollar_sign():
+    """A notebook's markdown cells write math as $...$ (tools/notebooks.py turns \\( \\) into
+    $), and Jupyter and the notebook pages read any $ in a markdown cell as math: a literal
+    dollar in a chapter's prose would turn the text after it into a formula. Write it in
+    code (`$5`) or as math (\\(\\$5\\)) instead."""
+    found = []
+    for page in sorted(DOCS.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        text = re.sub(r"^( *)(`{3,}|~{3,}).*?^\1\2 *$", "", text, flags=re.S | re.M)  # fences
+        text = re.sub(r"`[^`\n]*`", "", text)  # inline code
+        text = re.sub(r"\\\(.*?\\\)|\\\[.*?\\\]", "", text, flags=re.S)  # math
+        found += [f"{page.name}: {line.strip()[:80]}" for line in text.splitlines() if "$" in line]
+    assert not found, "a $ in prose becomes math in the notebook:\n" + "\n".join(found)

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import html
+import posixpath
 import re
 import sys
 from pathlib import Path
 
 from markdown_it import MarkdownIt
+from pymdownx.superfences import SuperFencesException
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -79,12 +81,17 @@ def site_diagrams() -> dict[str, list[str]]:
     return {page: sources for page, sources in found.items() if sources}
 
 
-class DiagramNotDrawn(LookupError):
-    pass
+class DiagramNotDrawn(SuperFencesException, LookupError):
+    """A fence with no drawing. A SuperFencesException, because superfences turns any other
+    exception from a formatter into the fence's raw text and lets the build pass."""
 
 
-def diagram_html(source: str) -> str:
-    """Both drawings of one diagram, inline, for a page (the palette's CSS shows one)."""
+def diagram_html(source: str, link=None) -> str:
+    """Both drawings of one diagram, inline, for a page (the palette's CSS shows one).
+
+    ``link``, if given, maps a file of docs/ to a relative link from the page being built;
+    each drawing then links to its own file, so a tap on a phone opens it full size.
+    """
     parts = []
     for theme in THEMES:
         path = svg_path(source, theme)
@@ -95,21 +102,32 @@ def diagram_html(source: str) -> str:
                 "missing): its text changed or it is new; run `python3 dev.py diagrams` to draw it"
             )
         svg = path.read_text(encoding="utf-8")
+        if link is not None:
+            href = html.escape(link(path.relative_to(DOCS).as_posix()), quote=True)
+            svg = f'<a class="llm-guide-figure" href="{href}" title="Open the diagram at full size">{svg}</a>'
         parts.append(f'<div class="llm-guide-diagram__{theme}">{svg}</div>')
     return '<figure class="llm-guide-diagram">' + "".join(parts) + "</figure>"
 
 
 def fence_format(source: str, language: str, css_class: str, options: dict, md, **kwargs) -> str:
     """``pymdownx.superfences`` custom-fence formatter for ```mermaid (see mkdocs.yml)."""
-    return diagram_html(source)
+    from tools.md_extensions import page_context  # the page being built, from either builder
+
+    context = page_context(md)
+    return diagram_html(source, link=context.link if context is not None else None)
 
 
 _NOTEBOOK_MERMAID = re.compile(r'<div class="jp-Mermaid"><pre class="mermaid">\s*(.*?)</pre>\s*</div>', re.S)
 
 
 def inline_notebook_diagrams(body: str) -> str:
-    """Replace the Mermaid blocks nbconvert leaves in a rendered notebook with the drawings."""
-    return _NOTEBOOK_MERMAID.sub(lambda m: diagram_html(html.unescape(m.group(1))), body)
+    """Replace the Mermaid blocks nbconvert leaves in a rendered notebook with the drawings,
+    each linked to its file as written from the notebook page's source (``notebooks/x.md``)."""
+
+    def link(src: str) -> str:
+        return posixpath.relpath(src, "notebooks")
+
+    return _NOTEBOOK_MERMAID.sub(lambda m: diagram_html(html.unescape(m.group(1)), link=link), body)
 
 
 # --- drawing (needs Chromium and Playwright, like the browser test) -------------------------

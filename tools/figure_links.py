@@ -22,8 +22,9 @@ TITLE = "Open the figure at full size"
 
 class FigureLinks(Treeprocessor):
     def run(self, root: ET.Element) -> None:
+        inside_links = {el for a in root.iter("a") for el in a.iter()}
         for parent in list(root.iter()):
-            if parent.tag == "a":
+            if parent in inside_links:
                 continue  # an image that already links somewhere keeps its link
             for index, child in enumerate(list(parent)):
                 src = child.get("src", "")
@@ -38,8 +39,10 @@ class FigureLinks(Treeprocessor):
 
 class FigureLinksExtension(Extension):
     def extendMarkdown(self, md: Markdown) -> None:
-        # after "inline" (20), which turns ![alt](src) into <img>
-        md.treeprocessors.register(FigureLinks(md), "llm_guide_figure_links", 15)
+        # after "inline" (20), which turns ![alt](src) into <img>, and after "attr_list" (8),
+        # so that ![alt](src){ width="300" } sizes the image, not the link; before MkDocs'
+        # "relpath" (0), which turns both src and href into the page's relative URLs
+        md.treeprocessors.register(FigureLinks(md), "llm_guide_figure_links", 7)
 
 
 def makeExtension(**kwargs) -> FigureLinksExtension:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # so that mkdocs.yml's markdown_extensions find tools.md_extensions
+    sys.path.insert(0, str(REPO))  # for this file's own imports of tools.*, however MkDocs loads it
 
 _state: dict = {"serving": False, "builds": 0, "chapter_srcs": set()}
 

@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.diagrams import inline_notebook_diagrams
+from tools.figure_links import CLASS as FIGURE_CLASS
+from tools.figure_links import TITLE as FIGURE_TITLE
 from tools.notebooks import candidate_pages, dumps, figures_used, notebook_stem, page_to_notebook
 from tools.pages import DOCS, site_config
 
@@ -217,8 +219,16 @@ class _Renderer:
 
 def _figures_in(stem: str, body: str) -> str:
     """``<img src="x.svg">`` as ``<img src="<stem>/x.svg">``: linked from the page's source
-    (``notebooks/<stem>.md``), as every link a builder resolves is (``tools/md_extensions.py``)."""
-    return re.sub(r'(<img\b[^>]*\bsrc=")([^"/:#]+\.(?:svg|png))"', lambda m: f'{m.group(1)}{stem}/{m.group(2)}"', body)
+    (``notebooks/<stem>.md``), as every link a builder resolves is (``tools/md_extensions.py``),
+    and inside a link to that file, so a tap opens the figure full size, as on the chapter
+    (``tools/figure_links.py``)."""
+
+    def sub(m: re.Match) -> str:
+        src = f"{stem}/{m.group(2)}"
+        img = m.group(0).replace(f'src="{m.group(2)}"', f'src="{src}"', 1)
+        return f'<a class="{FIGURE_CLASS}" href="{src}" title="{FIGURE_TITLE}">{img}</a>'
+
+    return re.sub(r'<img\b[^>]*\bsrc="()([^"/:#]+\.(?:svg|png))"[^>]*>', sub, body)
 
 
 def _slug_headings(body: str) -> str:

@@ -4,8 +4,9 @@
 // pymdownx.arithmatex (generic mode) leaves each formula in a span.arithmatex (inline, \( \))
 // or div.arithmatex (display, \[ \]), and only those elements are read: a dollar sign in the
 // prose or in code is never taken for math. Notebook pages show the notebook's markdown cells
-// as nbconvert rendered them, with $ and $$ math in plain paragraphs, so there the whole
-// notebook is read with $ and $$ too (auto-render skips pre and code: code and outputs stay).
+// as nbconvert rendered them, with $ and $$ math in plain paragraphs, so there those cells
+// (.jp-RenderedMarkdown) are read with $ and $$ too; code cells, their outputs and the hidden
+// copy of each cell's source the copy button copies are left alone.
 // A formula KaTeX cannot read is shown as its source in red (class katex-error, the message
 // in its title) instead of stopping the page; the browser test fails on any.
 (() => {
@@ -22,8 +23,8 @@
     for (const el of document.querySelectorAll(".arithmatex")) {
       renderMathInElement(el, { ...options, delimiters: brackets });
     }
-    for (const nb of document.querySelectorAll(".jp-Notebook")) {
-      renderMathInElement(nb, { ...options, delimiters: [...dollars, ...brackets] });
+    for (const cell of document.querySelectorAll(".jp-Notebook .jp-RenderedMarkdown")) {
+      renderMathInElement(cell, { ...options, delimiters: [...dollars, ...brackets] });
     }
   };
   // Material's document$ fires for the first page and for each page instant navigation would
