@@ -401,6 +401,10 @@ def test_on_a_phone_nothing_is_wider_than_the_screen(site, visits):
         if path == "attention/":
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "phone-attention.png"), full_page=False)
+            # the two notebook buttons wrap onto two lines here: not touching
+            top, bottom = [b.bounding_box() for b in page.locator(".llm-guide-notebook-buttons .md-button").all()]
+            if bottom["y"] > top["y"]:
+                assert bottom["y"] - (top["y"] + top["height"]) >= 4, "the notebook buttons touch on a phone"
     phone.close()
     assert not wide, "wider than a 390-pixel phone screen:\n" + "\n".join(wide)
 
