@@ -102,3 +102,14 @@ def test_the_notebook_pages_show_the_drawings_too(built_site):
         text = notebook.read_text(encoding="utf-8")
         assert 'class="mermaid"' not in text and "jp-Mermaid" not in text, f"{notebook}: raw Mermaid left"
         assert text.count('<figure class="llm-guide-diagram">') == len(sources), notebook
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[diagram_key(s) for s in SOURCES])
+def test_every_drawing_has_a_name_for_screen_readers(source):
+    """Each fence starts with ``accTitle:`` (and may add ``accDescr:``); Mermaid writes them as
+    the SVG's <title> and <desc> and points aria-labelledby and aria-describedby at them."""
+    for theme in THEMES:
+        root = ET.parse(svg_path(source, theme)).getroot()
+        title = root.find("{http://www.w3.org/2000/svg}title")
+        assert title is not None and title.text.strip(), f"{svg_path(source, theme).name}: add an accTitle: line"
+        assert root.get("aria-labelledby") == title.get("id")

@@ -89,6 +89,7 @@ def test_mermaid_follows_a_post_norm_untied_model():
 PRE_NORM_2_LAYERS = "\n".join(
     [
         "flowchart TD",
+        "    accTitle: The model's modules in the order the data flows through them",
         '    ids(["token ids"])',
         '    pos(["positions 0 … T-1"])',
         '    transformer_embed_wte["transformer.embed.wte<br/>weight 7 × 8"]',

@@ -90,7 +90,8 @@ def gpt_mermaid(model: Any) -> str:
     drawn as attention and its residual only.
     """
     config = model.config
-    lines = ["flowchart TD"]
+    # accTitle: the drawing's name for a screen reader (Mermaid writes it as the SVG's <title>)
+    lines = ["flowchart TD", "    accTitle: The model's modules in the order the data flows through them"]
     names = {id(module): name for name, module in model.named_modules()}
 
     def node_id(name: str) -> str:
