@@ -90,7 +90,9 @@ def _put_repo_on_path() -> None:
 
 def ensure_chromium() -> None:
     """The browser tests need /usr/bin/chromium; install it with apt when we can (root, Debian/Ubuntu)."""
-    if Path(os.environ.get("LLM_GUIDE_CHROMIUM", "/usr/bin/chromium")).exists():
+    from tools.chromium import CHROMIUM  # the one the tests drive (LLM_GUIDE_CHROMIUM can name another)
+
+    if CHROMIUM.exists():
         return
     if not (
         hasattr(os, "geteuid")

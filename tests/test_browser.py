@@ -32,6 +32,7 @@ from llm_guide.figures.style import COLUMN_PX
 from tests.docs_harness import REPO
 from tools.chromium import ARGS, CHROMIUM
 from tools.diagrams import THEMES, draw, open_mermaid, site_diagrams, svg_path
+from tools.md_extensions import page_url
 
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -496,7 +497,8 @@ def test_every_diagram_is_drawn_once_in_each_palette(walk, visit):
     """Each ```mermaid fence of a page is one figure on it, with one drawing on show, and the
     other palette shows the other drawing. No script draws them (Mermaid is 3.5 MB): the
     page-weight test would see it loaded."""
-    expected = {_url(page): len(sources) for page, sources in site_diagrams().items()}
+    # page_url("index.md") is "./": the walk names the home page ""
+    expected = {page_url(page).removeprefix("./"): len(sources) for page, sources in site_diagrams().items()}
     assert expected, "no page of docs/ has a ```mermaid fence"
     shown = {p: (r.diagrams, r.drawn) for p, r in walk.items() if r.diagrams and not p.startswith(GENERATED)}
     assert shown == {p: (n, n) for p, n in expected.items()}
@@ -528,12 +530,6 @@ def _svg_outline(svg: str) -> tuple[list[str], list[str]]:
     """An SVG's element names in order and its text, without coordinates."""
     root = ET.fromstring(svg)
     return [el.tag for el in root.iter()], [t.strip() for t in root.itertext() if t.strip()]
-
-
-def _url(page: str) -> str:
-    """docs/ page path -> its URL path ("index.md" -> "", "a/b.md" -> "a/b/")."""
-    stem = page.removesuffix(".md")
-    return "" if stem == "index" else stem.removesuffix("/index") + "/"
 
 
 def test_copy_button_copies_the_block(visit, base_url):

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from llm_guide.figures.style import COLUMN_PX, MIN_DESKTOP_PX
+from llm_guide.figures.style import MIN_DESKTOP_PX, desktop_px
 from tools.diagrams import (
     DIAGRAMS,
     THEMES,
@@ -83,7 +83,7 @@ def test_every_drawing_keeps_its_labels_readable_on_the_desktop_page(source):
     root = ET.parse(svg_path(source, "light")).getroot()
     width = float(root.get("width") or root.get("viewBox").split()[2])
     size = float(re.search(r"font-size:(\d+(?:\.\d+)?)px", ET.tostring(root, encoding="unicode")).group(1))
-    shown = size * min(1.0, COLUMN_PX / width)
+    shown = desktop_px(size * 3 / 4, width * 3 / 4)  # px to pt: an SVG without units is in px
     assert shown >= MIN_DESKTOP_PX, (
         f"{svg_path(source, 'light').name}: {width:.0f} px wide, labels {shown:.1f} px on the desktop page; "
         "lay it out in rows (subgraphs) or top to bottom"

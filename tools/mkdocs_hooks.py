@@ -19,7 +19,6 @@ fence, ``tools/diagrams.py``.)
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -52,7 +51,9 @@ def on_serve(server, config, builder):
 
 def on_nav(nav, config, files):
     # The chapters: the pages with a numbered nav title, such as "1. Vocabulary".
-    _state["chapter_srcs"] = {page.file.src_uri for page in nav.pages if re.match(r"^\d+\.\s", page.title or "")}
+    from tools.md_extensions import CHAPTER_TITLE
+
+    _state["chapter_srcs"] = {page.file.src_uri for page in nav.pages if CHAPTER_TITLE.match(page.title or "")}
     return nav
 
 
